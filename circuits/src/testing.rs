@@ -1,0 +1,44 @@
+//! Helpers for tests that expect `MockProver` to reject a witness for a specific reason.
+
+use std::collections::BTreeSet;
+
+use halo2_proofs::dev::VerifyFailure;
+
+/// The names of the gates whose constraints failed, plus `"permutation"` when a copy constraint
+/// failed and `"lookup"` when a lookup failed. Empty when the circuit is satisfied.
+pub fn failed_checks(result: &Result<(), Vec<VerifyFailure>>) -> BTreeSet<String> {
+    let Err(failures) = result else {
+        return BTreeSet::new();
+    };
+    failures
+        .iter()
+        .map(|failure| match failure {
+            VerifyFailure::ConstraintNotSatisfied { constraint, .. }
+            | VerifyFailure::ConstraintPoisoned { constraint } => gate_name(&constraint.to_string()),
+            VerifyFailure::Permutation { .. } => "permutation".to_string(),
+            VerifyFailure::Lookup { .. } => "lookup".to_string(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+/// Extracts `name` from a constraint's display form `... in gate N ('name')`.
+fn gate_name(constraint: &str) -> String {
+    constraint
+        .rsplit_once("('")
+        .and_then(|(_, rest)| rest.strip_suffix("')"))
+        .unwrap_or(constraint)
+        .to_string()
+}
+
+/// Asserts that exactly the checks in `expected` failed.
+#[track_caller]
+pub fn assert_rejected_by(result: &Result<(), Vec<VerifyFailure>>, expected: &[&str]) {
+    let failed = failed_checks(result);
+    let expected: BTreeSet<String> = expected.iter().map(|s| s.to_string()).collect();
+    assert!(
+        !failed.is_empty(),
+        "the corrupted witness was accepted; expected failures of {expected:?}"
+    );
+    assert_eq!(failed, expected, "unexpected set of failed checks");
+}
