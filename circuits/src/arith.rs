@@ -84,7 +84,9 @@ pub fn from_field<F: PrimeField>(value: F) -> Option<i64> {
     if let Some(v) = small(value) {
         return i64::try_from(v).ok();
     }
-    small(-value).and_then(|v| i64::try_from(v).ok()).map(|v| -v)
+    small(-value)
+        .and_then(|v| i64::try_from(v).ok())
+        .map(|v| -v)
 }
 
 #[cfg(test)]

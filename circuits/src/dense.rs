@@ -155,9 +155,12 @@ impl DenseChip {
         for (j, weights) in row.weights.iter().enumerate() {
             for (i, &w) in weights.iter().enumerate() {
                 if w != 0 {
-                    region.assign_fixed(|| "", c.weights[j][i], offset, || {
-                        Value::known(to_field::<F>(w))
-                    })?;
+                    region.assign_fixed(
+                        || "",
+                        c.weights[j][i],
+                        offset,
+                        || Value::known(to_field::<F>(w)),
+                    )?;
                 }
             }
         }
@@ -229,7 +232,12 @@ mod tests {
                     acc
                 })
                 .collect();
-            Self { weights, bias, x, accumulators }
+            Self {
+                weights,
+                bias,
+                x,
+                accumulators,
+            }
         }
         fn result(&self) -> [i64; OUT] {
             std::array::from_fn(|j| {
@@ -247,7 +255,11 @@ mod tests {
         fn configure(meta: &mut ConstraintSystem<Fp>) -> DenseConfig {
             DenseChip::configure(meta, IN, OUT)
         }
-        fn synthesize(&self, config: DenseConfig, mut layouter: impl Layouter<Fp>) -> Result<(), Error> {
+        fn synthesize(
+            &self,
+            config: DenseConfig,
+            mut layouter: impl Layouter<Fp>,
+        ) -> Result<(), Error> {
             let chip = DenseChip::construct(config);
             layouter.assign_region(
                 || "chain",
@@ -259,8 +271,10 @@ mod tests {
                             self.weights.iter().map(|w| &w[inputs.clone()]).collect();
                         let x: Vec<Value<i64>> =
                             self.x[inputs].iter().map(|&v| Value::known(v)).collect();
-                        let acc: Vec<Value<i64>> =
-                            self.accumulators[chunk].iter().map(|&v| Value::known(v)).collect();
+                        let acc: Vec<Value<i64>> = self.accumulators[chunk]
+                            .iter()
+                            .map(|&v| Value::known(v))
+                            .collect();
                         chip.assign_row(
                             &mut region,
                             1 + chunk,

@@ -8,6 +8,9 @@
 //! `ceil(m / O)` output blocks × `ceil(n / I)` input chunks rows; each block is a chain of rows
 //! that accumulate one chunk each. Its `m` outputs take `m` rescale units.
 
+use ff::PrimeField;
+
+use crate::arith::to_field;
 use crate::network::Network;
 use crate::shape::ShapeParams;
 
@@ -105,12 +108,12 @@ impl Layout {
         )
     }
 
-    /// Arranges public values into the instance columns.
-    pub fn instance_columns<T: Clone>(&self, values: &[T], zero: T) -> Vec<Vec<T>> {
-        let mut columns = vec![vec![zero; self.instance_rows]; self.shape.instance_columns];
-        for (index, value) in values.iter().enumerate() {
+    /// Arranges the public values (inputs then outputs) into the instance columns.
+    pub fn instances<F: PrimeField>(&self, public: &[i64]) -> Vec<Vec<F>> {
+        let mut columns = vec![vec![F::ZERO; self.instance_rows]; self.shape.instance_columns];
+        for (index, &value) in public.iter().enumerate() {
             let (column, row) = self.public_slot(index);
-            columns[column][row] = value.clone();
+            columns[column][row] = to_field(value);
         }
         columns
     }

@@ -43,6 +43,11 @@ use crate::arith::{rescale, rounding_half, to_field, ACTIVATION_BITS, MAX_SHIFT}
 const Q: usize = ACTIVATION_BITS as usize;
 const R: usize = MAX_SHIFT as usize;
 
+/// Advice columns of one lane: input, output and the bits.
+pub const ADVICE_COLUMNS: usize = 2 + Q + R;
+/// Fixed columns of one lane.
+pub const FIXED_COLUMNS: usize = 4;
+
 /// Columns of one rescale lane.
 #[derive(Clone, Debug)]
 pub struct RescaleConfig {
@@ -172,18 +177,19 @@ impl RescaleChip {
             vec![scale * v + scaled_half + offset - active * bits]
         });
 
-        let boolean = |meta: &mut ConstraintSystem<F>, name: &'static str, cols: &[Column<Advice>]| {
-            let cols = cols.to_vec();
-            meta.create_gate(name, move |meta| {
-                let active = meta.query_fixed(active);
-                cols.iter()
-                    .map(|&c| {
-                        let b = meta.query_advice(c, Rotation::cur());
-                        active.clone() * b.clone() * (Expression::Constant(F::ONE) - b)
-                    })
-                    .collect::<Vec<_>>()
-            });
-        };
+        let boolean =
+            |meta: &mut ConstraintSystem<F>, name: &'static str, cols: &[Column<Advice>]| {
+                let cols = cols.to_vec();
+                meta.create_gate(name, move |meta| {
+                    let active = meta.query_fixed(active);
+                    cols.iter()
+                        .map(|&c| {
+                            let b = meta.query_advice(c, Rotation::cur());
+                            active.clone() * b.clone() * (Expression::Constant(F::ONE) - b)
+                        })
+                        .collect::<Vec<_>>()
+                });
+            };
         boolean(meta, "rescale q bit", &quotient_bits);
         boolean(meta, "rescale r bit", &remainder_bits);
 
@@ -245,7 +251,11 @@ impl RescaleChip {
         let scale = 1i64 << (MAX_SHIFT - op.shift);
         fixed(region, c.active, F::ONE)?;
         fixed(region, c.scale, to_field(scale))?;
-        fixed(region, c.scaled_half, to_field(scale * rounding_half(op.shift)))?;
+        fixed(
+            region,
+            c.scaled_half,
+            to_field(scale * rounding_half(op.shift)),
+        )?;
         if op.relu {
             fixed(region, c.relu, F::ONE)?;
         }
@@ -294,7 +304,11 @@ mod tests {
         fn configure(meta: &mut ConstraintSystem<Fp>) -> RescaleConfig {
             RescaleChip::configure(meta)
         }
-        fn synthesize(&self, config: RescaleConfig, mut layouter: impl Layouter<Fp>) -> Result<(), Error> {
+        fn synthesize(
+            &self,
+            config: RescaleConfig,
+            mut layouter: impl Layouter<Fp>,
+        ) -> Result<(), Error> {
             let chip = RescaleChip::construct(config);
             layouter.assign_region(
                 || "units",
@@ -308,12 +322,20 @@ mod tests {
         }
     }
 
-    fn check(units: Vec<(RescaleOp, UnitWitness)>) -> Result<(), Vec<halo2_proofs::dev::VerifyFailure>> {
+    fn check(
+        units: Vec<(RescaleOp, UnitWitness)>,
+    ) -> Result<(), Vec<halo2_proofs::dev::VerifyFailure>> {
         MockProver::run(7, &Units(units), vec![]).unwrap().verify()
     }
 
-    const RELU_4: RescaleOp = RescaleOp { shift: 4, relu: true };
-    const PLAIN_7: RescaleOp = RescaleOp { shift: 7, relu: false };
+    const RELU_4: RescaleOp = RescaleOp {
+        shift: 4,
+        relu: true,
+    };
+    const PLAIN_7: RescaleOp = RescaleOp {
+        shift: 7,
+        relu: false,
+    };
 
     #[test]
     fn honest_units_pass() {
@@ -322,7 +344,15 @@ mod tests {
             for relu in [false, true] {
                 let op = RescaleOp { shift, relu };
                 let scale = 1i64 << shift;
-                for v in [0, 1, -1, 5 * scale + 3, -(7 * scale) - 1, ACTIVATION_MAX * scale, ACTIVATION_MIN * scale] {
+                for v in [
+                    0,
+                    1,
+                    -1,
+                    5 * scale + 3,
+                    -(7 * scale) - 1,
+                    ACTIVATION_MAX * scale,
+                    ACTIVATION_MIN * scale,
+                ] {
                     units.push((op, UnitWitness::honest(v, op)));
                 }
             }
@@ -388,7 +418,10 @@ mod tests {
     fn out_of_range_quotient_is_rejected() {
         // The true quotient ACTIVATION_MAX + 1 has no Q-bit representation; encoding it with a
         // non-boolean top bit satisfies decomposition but not the bit check.
-        let op = RescaleOp { shift: 0, relu: false };
+        let op = RescaleOp {
+            shift: 0,
+            relu: false,
+        };
         let v = ACTIVATION_MAX + 1;
         let mut w = UnitWitness::honest(0, op);
         w.input = v;

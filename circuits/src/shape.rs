@@ -27,12 +27,32 @@ pub struct ShapeParams {
     pub rescale_lanes: usize,
     /// Instance columns holding the public values.
     pub instance_columns: usize,
+    /// Minimum constraint degree of the circuit (see [`NetworkCircuit`](crate::NetworkCircuit)).
+    pub min_degree: usize,
 }
 
 impl ShapeParams {
     /// Multiply-accumulates one full tile row proves.
     pub fn macs_per_row(&self) -> usize {
         self.tile_inputs * self.tile_outputs
+    }
+
+    /// Advice columns of a circuit of this shape.
+    pub fn advice_columns(&self) -> usize {
+        self.tile_inputs + self.tile_outputs + self.rescale_lanes * crate::rescale::ADVICE_COLUMNS
+    }
+
+    /// Fixed columns of a circuit of this shape.
+    pub fn fixed_columns(&self) -> usize {
+        self.tile_inputs * self.tile_outputs
+            + self.tile_outputs
+            + 2
+            + self.rescale_lanes * crate::rescale::FIXED_COLUMNS
+    }
+
+    /// Columns that take part in copy constraints.
+    pub fn equality_columns(&self) -> usize {
+        self.tile_inputs + self.tile_outputs + 2 * self.rescale_lanes + self.instance_columns
     }
 }
 
@@ -47,6 +67,7 @@ impl Shape for Tile32x16 {
         tile_outputs: 16,
         rescale_lanes: 1,
         instance_columns: 4,
+        min_degree: 5,
     };
 }
 
@@ -61,6 +82,7 @@ impl Shape for Tile4x2 {
         tile_outputs: 2,
         rescale_lanes: 1,
         instance_columns: 1,
+        min_degree: 5,
     };
 }
 

@@ -14,7 +14,9 @@ pub fn failed_checks(result: &Result<(), Vec<VerifyFailure>>) -> BTreeSet<String
         .iter()
         .map(|failure| match failure {
             VerifyFailure::ConstraintNotSatisfied { constraint, .. }
-            | VerifyFailure::ConstraintPoisoned { constraint } => gate_name(&constraint.to_string()),
+            | VerifyFailure::ConstraintPoisoned { constraint } => {
+                gate_name(&constraint.to_string())
+            }
             VerifyFailure::Permutation { .. } => "permutation".to_string(),
             VerifyFailure::Lookup { .. } => "lookup".to_string(),
             other => other.to_string(),

@@ -47,7 +47,8 @@ impl CircuitWitness {
             rows.par_chunks_mut(placement.chunks)
                 .enumerate()
                 .for_each(|(block, chain)| {
-                    let outputs = block * tile_outputs..((block + 1) * tile_outputs).min(layer.outputs);
+                    let outputs =
+                        block * tile_outputs..((block + 1) * tile_outputs).min(layer.outputs);
                     let mut acc: Vec<i64> = layer.bias[outputs.clone()].to_vec();
                     for (chunk, row) in chain.iter_mut().enumerate() {
                         let inputs =

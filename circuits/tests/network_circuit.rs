@@ -15,12 +15,21 @@ use zkinfer_circuits::{
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self, range: i64) -> i64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((self.0 >> 33) as i64).rem_euclid(2 * range + 1) - range
     }
 }
 
-fn random_network(dims: &[usize], shifts: &[u32], relus: &[bool], seed: u64, weight_range: i64) -> Network {
+fn random_network(
+    dims: &[usize],
+    shifts: &[u32],
+    relus: &[bool],
+    seed: u64,
+    weight_range: i64,
+) -> Network {
     let mut rng = Lcg(seed);
     let layers = dims
         .windows(2)
@@ -35,7 +44,10 @@ fn random_network(dims: &[usize], shifts: &[u32], relus: &[bool], seed: u64, wei
             relu: relus[l],
         })
         .collect();
-    Network { input_len: dims[0], layers }
+    Network {
+        input_len: dims[0],
+        layers,
+    }
 }
 
 struct Setup<S: Shape> {
@@ -65,8 +77,10 @@ fn setup<S: Shape>(network: Network, input: &[i64]) -> Setup<S> {
 impl<S: Shape> Setup<S> {
     fn check(&self, witness: &CircuitWitness, public: &[i64]) -> Result<(), Vec<VerifyFailure>> {
         let circuit = self.circuit.with_witness(Arc::new(witness.clone()));
-        let instances = NetworkCircuit::<S>::instances::<Fp>(&self.layout, public);
-        MockProver::run(self.k, &circuit, instances).unwrap().verify()
+        let instances = self.layout.instances::<Fp>(public);
+        MockProver::run(self.k, &circuit, instances)
+            .unwrap()
+            .verify()
     }
     fn check_honest(&self) -> Result<(), Vec<VerifyFailure>> {
         self.check(&self.witness, &self.witness.public)
@@ -200,5 +214,30 @@ proptest! {
         let mut wrong = s.witness.public.clone();
         *wrong.last_mut().unwrap() -= 1;
         prop_assert!(s.check(&s.witness, &wrong).is_err());
+    }
+}
+
+#[test]
+fn shape_column_counts_match_the_constraint_system() {
+    use halo2_proofs::plonk::{Circuit, ConstraintSystem};
+    for shape in zkinfer_circuits::ShapeKind::ALL {
+        let pinned = zkinfer_circuits::with_shape!(shape, S => {
+            let mut meta = ConstraintSystem::<Fp>::default();
+            NetworkCircuit::<S>::configure(&mut meta);
+            format!("{:?}", meta.pinned())
+        });
+        let p = shape.params();
+        assert!(
+            pinned.contains(&format!("num_advice_columns: {}", p.advice_columns())),
+            "{pinned:.300}"
+        );
+        assert!(
+            pinned.contains(&format!("num_fixed_columns: {}", p.fixed_columns())),
+            "{pinned:.300}"
+        );
+        assert!(
+            pinned.contains(&format!("num_instance_columns: {}", p.instance_columns)),
+            "{pinned:.300}"
+        );
     }
 }

@@ -1,0 +1,129 @@
+//! Versioned file formats: the compiled model (`.zkm`) and the proof.
+//!
+//! Both are JSON objects carrying `"format"` and `"version"`; readers check those two fields
+//! before anything else, so a file of another kind or version is refused with a clear message.
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use zkinfer_circuits::ShapeKind;
+
+use crate::compile::{CompileOptions, CompiledModel, CostReport};
+use crate::error::ArtifactError;
+use crate::fidelity::FidelityReport;
+use crate::proof::Proof;
+use crate::quantize::QuantizedModel;
+
+/// Format name of compiled model files.
+pub const MODEL_FORMAT: &str = "zkinfer-model";
+/// Version of compiled model files this build reads and writes.
+pub const MODEL_VERSION: u32 = 1;
+/// Format name of proof files.
+pub const PROOF_FORMAT: &str = "zkinfer-proof";
+/// Version of proof files this build reads and writes.
+pub const PROOF_VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct ModelFile {
+    format: String,
+    version: u32,
+    shape: ShapeKind,
+    k: u32,
+    cost: CostReport,
+    fidelity: Option<FidelityReport>,
+    model: QuantizedModel,
+}
+
+/// Checks `"format"` and `"version"`, then decodes the rest.
+fn decode<T: DeserializeOwned>(
+    bytes: &[u8],
+    what: &'static str,
+    format: &'static str,
+    version: u32,
+) -> Result<T, ArtifactError> {
+    let malformed = |e: serde_json::Error| ArtifactError::Malformed {
+        what,
+        problem: e.to_string(),
+    };
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(malformed)?;
+    let found = value.get("format").and_then(|f| f.as_str()).unwrap_or("");
+    if found != format {
+        return Err(ArtifactError::WrongFormat {
+            what,
+            found: found.to_string(),
+            expected: format,
+        });
+    }
+    let found = value.get("version").and_then(serde_json::Value::as_u64);
+    if found != Some(u64::from(version)) {
+        return Err(ArtifactError::WrongVersion {
+            what,
+            found: found.map_or(0, |v| u32::try_from(v).unwrap_or(u32::MAX)),
+            expected: version,
+        });
+    }
+    serde_json::from_value(value).map_err(malformed)
+}
+
+impl CompiledModel {
+    /// Serialises the compiled model (`.zkm`).
+    pub fn to_json(&self) -> Vec<u8> {
+        let file = ModelFile {
+            format: MODEL_FORMAT.into(),
+            version: MODEL_VERSION,
+            shape: self.shape,
+            k: self.k,
+            cost: self.cost.clone(),
+            fidelity: self.fidelity.clone(),
+            model: self.model.clone(),
+        };
+        serde_json::to_vec(&file).expect("compiled models serialise")
+    }
+
+    /// Reads a compiled model, re-validating the network and re-deriving its layout.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ArtifactError> {
+        const WHAT: &str = "compiled model";
+        let file: ModelFile = decode(bytes, WHAT, MODEL_FORMAT, MODEL_VERSION)?;
+        let inconsistent = |problem: String| ArtifactError::Inconsistent {
+            what: WHAT,
+            problem,
+        };
+        file.model
+            .network
+            .validate()
+            .map_err(|e| inconsistent(e.to_string()))?;
+        if file.model.input.len() != file.model.network.input_len
+            || file.model.output.len() != file.model.network.output_len()
+        {
+            return Err(inconsistent(
+                "input or output shape does not match the network".into(),
+            ));
+        }
+        let mut compiled = CompiledModel::new(
+            file.model,
+            CompileOptions {
+                shape: file.shape,
+                max_k: None,
+            },
+        )
+        .map_err(|e| inconsistent(e.to_string()))?;
+        if compiled.k != file.k || compiled.cost != file.cost {
+            return Err(inconsistent(format!(
+                "it records k = {} but its network needs k = {}",
+                file.k, compiled.k
+            )));
+        }
+        compiled.fidelity = file.fidelity;
+        Ok(compiled)
+    }
+}
+
+impl Proof {
+    /// Serialises the proof as pretty JSON.
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec_pretty(self).expect("proofs serialise")
+    }
+
+    /// Reads a proof file.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ArtifactError> {
+        decode(bytes, "proof", PROOF_FORMAT, PROOF_VERSION)
+    }
+}

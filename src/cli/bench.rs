@@ -1,0 +1,211 @@
+//! `zkinfer bench`: every stage of one model, measured in one run.
+//!
+//! The slowdown is proving time divided by the median single-thread float inference time of the
+//! same ONNX file in tract, both measured here, side by side.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use zkinfer::fidelity::argmax;
+use zkinfer::Result;
+
+use super::commands::{compile_model, load_samples};
+use super::io::{load_params, progress};
+use super::BenchArgs;
+
+/// The measurements, in the units their names say.
+#[derive(Debug, Serialize)]
+struct BenchReport {
+    model: String,
+    k: u32,
+    rows: usize,
+    macs: usize,
+    advice_columns: usize,
+    fixed_columns: usize,
+    lookups: usize,
+    /// Median single-thread float inference (tract).
+    native_us: f64,
+    /// Median quantised integer inference (native, no proof).
+    quantized_us: f64,
+    witness_ms: f64,
+    params_ms: f64,
+    keygen_vk_ms: f64,
+    keygen_pk_ms: f64,
+    keygen_ms: f64,
+    prove_ms: f64,
+    verify_ms: f64,
+    proof_bytes: usize,
+    peak_rss_mb: f64,
+    /// prove time ÷ native float inference time.
+    slowdown: f64,
+    /// Largest |quantised − float| output difference on the proven sample.
+    max_abs_error: f64,
+    /// Whether the proven output's argmax equals the float model's.
+    argmax_match: bool,
+    threads: usize,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Median of `runs` timings of `f`, in microseconds.
+fn median_us(runs: usize, mut f: impl FnMut()) -> f64 {
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// Peak resident set size of this process, in MiB (Linux; 0 elsewhere).
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+pub fn bench(args: BenchArgs) -> Result<()> {
+    progress("compiling…");
+    let (model, compiled) = compile_model(&args.model, &args.quantize)?;
+    let compiled = Arc::new(compiled);
+    let samples = load_samples(&args.input, compiled.model.network.input_len)?;
+    let sample = &samples[0];
+
+    progress("measuring native float inference (tract, 1 thread)…");
+    let reference = model.float_reference()?;
+    // tract runs on the calling thread; pin the comparison to one thread on both sides.
+    let native_us = reference.median_latency_us(sample, 2000, Duration::from_millis(500))?;
+    let float_output = reference.run(sample)?;
+
+    let quantised_input = compiled
+        .model
+        .quantize_input(0, sample)
+        .map_err(|e| zkinfer::Error::Input(e).in_file(&args.input))?;
+    let network = compiled.network().clone();
+    let quantized_us = median_us(2000, || {
+        std::hint::black_box(network.forward(&quantised_input).ok());
+    });
+
+    let start = Instant::now();
+    let params = load_params(&args.cache, compiled.k)?;
+    let params_ms = ms(start.elapsed());
+
+    progress(&format!("keygen (k = {})…", compiled.k));
+    let start = Instant::now();
+    let verifier = compiled.verifier(params.clone())?;
+    let keygen_vk_ms = ms(start.elapsed());
+    drop(verifier);
+    let start = Instant::now();
+    let prover = compiled.prover(params)?;
+    let keygen_total = ms(start.elapsed());
+    let keygen_pk_ms = (keygen_total - keygen_vk_ms).max(0.0);
+
+    let start = Instant::now();
+    let (_, witness) = compiled.witness(&quantised_input)?;
+    let witness_ms = ms(start.elapsed());
+
+    progress("proving…");
+    let start = Instant::now();
+    let proof = prover.prove_witness(witness, rand_core::UnwrapErr(rand::rngs::SysRng))?;
+    let prove_ms = ms(start.elapsed());
+
+    let verify_runs = 5;
+    let mut verify_times = Vec::with_capacity(verify_runs);
+    let mut verified = None;
+    for _ in 0..verify_runs {
+        let start = Instant::now();
+        verified = Some(prover.verifier().verify(&proof)?);
+        verify_times.push(ms(start.elapsed()));
+    }
+    verify_times.sort_by(f64::total_cmp);
+    let outputs = &verified
+        .expect("verified at least once")
+        .outputs_dequantized[0];
+
+    let max_abs_error = outputs
+        .iter()
+        .zip(&float_output)
+        .map(|(q, f)| f64::from((q - f).abs()))
+        .fold(0.0, f64::max);
+    let report = BenchReport {
+        model: args.model.display().to_string(),
+        k: compiled.k,
+        rows: compiled.cost.rows,
+        macs: compiled.cost.macs,
+        advice_columns: compiled.cost.advice_columns,
+        fixed_columns: compiled.cost.fixed_columns,
+        lookups: compiled.cost.lookups,
+        native_us,
+        quantized_us,
+        witness_ms,
+        params_ms,
+        keygen_vk_ms,
+        keygen_pk_ms,
+        keygen_ms: keygen_total,
+        prove_ms,
+        verify_ms: verify_times[verify_runs / 2],
+        proof_bytes: proof.transcript.len(),
+        peak_rss_mb: peak_rss_mb(),
+        slowdown: prove_ms * 1e3 / native_us,
+        max_abs_error,
+        argmax_match: argmax(outputs) == argmax(&float_output),
+        threads: rayon::current_num_threads(),
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("reports serialise")
+        );
+    } else {
+        print_table(&report);
+    }
+    Ok(())
+}
+
+fn print_table(r: &BenchReport) {
+    println!("model            {}", r.model);
+    println!(
+        "circuit          k = {}, {} rows, {} advice + {} fixed columns, {} lookups",
+        r.k, r.rows, r.advice_columns, r.fixed_columns, r.lookups
+    );
+    println!("MACs             {}", r.macs);
+    println!(
+        "native float     {:>10.2} µs  (tract, 1 thread, median)",
+        r.native_us
+    );
+    println!(
+        "quantised int    {:>10.2} µs  (zkinfer integer forward pass, median)",
+        r.quantized_us
+    );
+    println!("witness          {:>10.2} ms", r.witness_ms);
+    println!("params           {:>10.2} ms", r.params_ms);
+    println!(
+        "keygen           {:>10.2} ms  (vk {:.0} ms + pk {:.0} ms)",
+        r.keygen_ms, r.keygen_vk_ms, r.keygen_pk_ms
+    );
+    println!(
+        "prove            {:>10.2} ms  ({} threads)",
+        r.prove_ms, r.threads
+    );
+    println!("verify           {:>10.2} ms  (median of 5)", r.verify_ms);
+    println!("proof            {:>10} bytes", r.proof_bytes);
+    println!("peak RSS         {:>10.1} MiB", r.peak_rss_mb);
+    println!("slowdown         {:>10.0} ×  (prove ÷ native)", r.slowdown);
+    println!(
+        "max abs error    {:>10.5}    (proven output vs float)",
+        r.max_abs_error
+    );
+    println!("argmax match     {:>10}", r.argmax_match);
+}

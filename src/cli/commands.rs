@@ -1,0 +1,186 @@
+//! `compile`, `run`, `prove` and `verify`.
+
+use std::time::Instant;
+
+use serde_json::json;
+use zkinfer::error::InputError;
+use zkinfer::fidelity::argmax;
+use zkinfer::input::parse_samples;
+use zkinfer::{CompileOptions, CompiledModel, Error, Model, Proof, QuantizeOptions, Result};
+
+use super::io::{load_compiled, load_params, progress, read, stage, write};
+use super::{CompileArgs, ProveArgs, QuantizeArgs, RunArgs, VerifyArgs};
+
+/// Reads samples for a model taking `input_len` values, attributing errors to the file.
+pub fn load_samples(path: &std::path::Path, input_len: usize) -> Result<Vec<Vec<f32>>> {
+    parse_samples(&read(path)?, input_len).map_err(|e| Error::Input(e).in_file(path))
+}
+
+/// Imports, quantises and compiles as the arguments say.
+pub fn compile_model(
+    model_path: &std::path::Path,
+    args: &QuantizeArgs,
+) -> Result<(Model, CompiledModel)> {
+    let model =
+        Model::from_onnx(&read(model_path)?).map_err(|e| Error::Import(e).in_file(model_path))?;
+    let calibration = match &args.calibration {
+        Some(path) => load_samples(path, model.graph().input.len())?,
+        None => Vec::new(),
+    };
+    let compiled = model.compile(
+        &calibration,
+        QuantizeOptions {
+            activation_bits: args.activation_bits,
+            weight_bits: args.weight_bits,
+        },
+        CompileOptions {
+            shape: args.shape.into(),
+            max_k: args.max_k,
+        },
+    )?;
+    Ok((model, compiled))
+}
+
+pub fn compile(args: CompileArgs) -> Result<()> {
+    let (model, compiled) = compile_model(&args.model, &args.quantize)?;
+    let graph = model.graph();
+    let q = &compiled.model;
+    println!(
+        "imported {}: input '{}' {:?} → output '{}' {:?}, {} dense layers, {} MACs",
+        args.model.display(),
+        graph.input.name,
+        graph.input.shape,
+        graph.output.name,
+        graph.output.shape,
+        graph.layers.len(),
+        graph.macs()
+    );
+    println!("quantised (power-of-two scales, value = integer · 2^-scale):");
+    println!("  input scale 2^{}", q.input_scale);
+    for (layer, scales) in q.network.layers.iter().zip(&q.layer_scales) {
+        println!(
+            "  layer '{}' {}→{}{}: weights 2^{}, output 2^{}, rescale shift {}",
+            layer.name,
+            layer.inputs,
+            layer.outputs,
+            if layer.relu { " + ReLU" } else { "" },
+            scales.weight,
+            scales.output,
+            layer.shift
+        );
+    }
+    let c = &compiled.cost;
+    println!(
+        "cost: k = {}, rows = {} (of {} usable), columns = {} advice + {} fixed + {} instance, lookups = {}",
+        c.k, c.rows, c.usable_rows, c.advice_columns, c.fixed_columns, c.instance_columns, c.lookups
+    );
+    match &compiled.fidelity {
+        Some(f) => println!(
+            "fidelity on {} calibration samples: max abs error {:.6}, argmax agreement {:.2} % ({}/{}){}",
+            f.samples,
+            f.max_abs_error,
+            100.0 * f.argmax_agreement(),
+            f.argmax_matches,
+            f.samples,
+            if f.refused > 0 { format!(", {} refused", f.refused) } else { String::new() }
+        ),
+        None => println!(
+            "fidelity: not measured (no --calibration); scales assume inputs in [-1, 1] and cover the worst case"
+        ),
+    }
+    write(&args.output, &compiled.to_json())?;
+    println!("wrote {}", args.output.display());
+    Ok(())
+}
+
+pub fn run(args: RunArgs) -> Result<()> {
+    let compiled = load_compiled(&args.model)?;
+    let samples = load_samples(&args.input, compiled.model.network.input_len)?;
+    let outputs = samples
+        .iter()
+        .enumerate()
+        .map(|(i, s)| compiled.model.run(i, s).map_err(|e| e.in_file(&args.input)))
+        .collect::<Result<Vec<_>>>()?;
+    if args.json {
+        println!("{}", json!({ "outputs": outputs }));
+    } else {
+        for (i, output) in outputs.iter().enumerate() {
+            println!(
+                "sample {i}: argmax {:?}, outputs {:?}",
+                argmax(output).unwrap_or(0),
+                output
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn prove(args: ProveArgs) -> Result<()> {
+    let compiled = load_compiled(&args.model)?;
+    let samples = load_samples(&args.input, compiled.model.network.input_len)?;
+    let sample = samples.get(args.sample).ok_or_else(|| {
+        Error::Input(InputError::NoSuchSample {
+            requested: args.sample,
+            available: samples.len(),
+        })
+        .in_file(&args.input)
+    })?;
+    if samples.len() > 1 {
+        progress(&format!(
+            "the input file holds {} samples; proving sample {} (choose with --sample)",
+            samples.len(),
+            args.sample
+        ));
+    }
+    // Check the input before the slow steps, so a bad value fails fast.
+    let quantised = compiled
+        .model
+        .quantize_input(args.sample, sample)
+        .map_err(|e| Error::Input(e).in_file(&args.input))?;
+    let (trace, _) = compiled.witness(&quantised)?;
+    drop(trace);
+
+    let params = load_params(&args.cache, compiled.k)?;
+    let prover = stage(
+        &format!("building proving key (k = {})", compiled.k),
+        || compiled.prover(params),
+    )?;
+    let start = Instant::now();
+    let proof = stage("proving", || {
+        prover.prove_quantized(&quantised, rand_core::UnwrapErr(rand::rngs::SysRng))
+    })?;
+    let elapsed = start.elapsed();
+    write(&args.output, &proof.to_json())?;
+    let outputs = compiled.model.dequantize_output(&proof.outputs[0]);
+    println!(
+        "proved sample {} in {:.2} s: outputs {:?} (argmax {}); {} byte transcript written to {}",
+        args.sample,
+        elapsed.as_secs_f64(),
+        outputs,
+        argmax(&outputs).unwrap_or(0),
+        proof.transcript.len(),
+        args.output.display()
+    );
+    Ok(())
+}
+
+pub fn verify(args: VerifyArgs) -> Result<()> {
+    let result = verify_file(&args);
+    match (&result, args.json) {
+        (Ok(outputs), true) => println!("{}", json!({ "verified": true, "outputs": outputs })),
+        (Ok(outputs), false) => println!("proof is valid: outputs {outputs:?}"),
+        (Err(e), true) => println!("{}", json!({ "verified": false, "error": e.to_string() })),
+        (Err(_), false) => {}
+    }
+    result.map(|_| ())
+}
+
+fn verify_file(args: &VerifyArgs) -> Result<Vec<Vec<f32>>> {
+    let compiled = load_compiled(&args.model)?;
+    let proof = Proof::from_json(&read(&args.proof)?)
+        .map_err(|e| Error::Artifact(e).in_file(&args.proof))?;
+    let params = load_params(&args.cache, compiled.k)?;
+    let verifier = compiled.verifier(params)?;
+    let verified = verifier.verify(&proof)?;
+    Ok(verified.outputs_dequantized)
+}

@@ -1,0 +1,189 @@
+//! Command-line interface. Files are read and written here; the library works on values.
+//!
+//! Every failure exits with code 1 and one line on stderr naming the problem; success exits 0.
+
+mod bench;
+mod commands;
+mod io;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use zkinfer::ShapeKind;
+
+/// Prove neural-network inference in zero knowledge.
+#[derive(Debug, Parser)]
+#[command(name = "zkinfer", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Import an ONNX model, quantise it and compile it to a circuit (.zkm).
+    Compile(CompileArgs),
+    /// Quantised inference on every sample of an input file (no proof).
+    Run(RunArgs),
+    /// Prove one inference.
+    Prove(ProveArgs),
+    /// Verify a proof; exit 0 only if it is valid.
+    Verify(VerifyArgs),
+    /// Run every stage on a model and report times, sizes and the slowdown over native inference.
+    Bench(BenchArgs),
+}
+
+/// Where public parameters are cached.
+#[derive(Debug, Args)]
+struct CacheArgs {
+    /// Folder caching the public parameters per k [default: $ZKINFER_CACHE_DIR, else ~/.cache/zkinfer].
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+}
+
+/// How to quantise and compile.
+#[derive(Debug, Args)]
+struct QuantizeArgs {
+    /// Calibration samples ({"input_data": [[...], ...]}) used to choose the scales.
+    #[arg(long, value_name = "CAL.json")]
+    calibration: Option<PathBuf>,
+    /// Bits the largest calibration activation maps to (2–12).
+    #[arg(long, default_value_t = 10, value_name = "BITS")]
+    activation_bits: u32,
+    /// Bits the largest weight of a layer maps to (2–24).
+    #[arg(long, default_value_t = 14, value_name = "BITS")]
+    weight_bits: u32,
+    /// Column budget of the circuit.
+    #[arg(long, value_enum, default_value = "tile32x16")]
+    shape: ShapeArg,
+    /// Refuse to build circuits with more than 2^K rows.
+    #[arg(long, value_name = "K")]
+    max_k: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ShapeArg {
+    /// 32 inputs × 16 outputs per row.
+    Tile32x16,
+    /// 4 inputs × 2 outputs per row (tests).
+    Tile4x2,
+}
+
+impl From<ShapeArg> for ShapeKind {
+    fn from(s: ShapeArg) -> Self {
+        match s {
+            ShapeArg::Tile32x16 => ShapeKind::Tile32x16,
+            ShapeArg::Tile4x2 => ShapeKind::Tile4x2,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct CompileArgs {
+    /// The ONNX model.
+    #[arg(value_name = "MODEL.onnx")]
+    model: PathBuf,
+    #[command(flatten)]
+    quantize: QuantizeArgs,
+    /// Where to write the compiled model.
+    #[arg(short, long, value_name = "MODEL.zkm")]
+    output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The compiled model.
+    #[arg(value_name = "MODEL.zkm")]
+    model: PathBuf,
+    /// Input samples ({"input_data": [[...], ...]}).
+    #[arg(long, value_name = "INPUT.json")]
+    input: PathBuf,
+    /// Print {"outputs": [[...], ...]} (one dequantised list per sample).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct ProveArgs {
+    /// The compiled model.
+    #[arg(value_name = "MODEL.zkm")]
+    model: PathBuf,
+    /// Input samples ({"input_data": [[...], ...]}).
+    #[arg(long, value_name = "INPUT.json")]
+    input: PathBuf,
+    /// Which sample of the input file to prove.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    sample: usize,
+    /// Where to write the proof.
+    #[arg(short, long, value_name = "PROOF.json")]
+    output: PathBuf,
+    #[command(flatten)]
+    cache: CacheArgs,
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// The compiled model.
+    #[arg(value_name = "MODEL.zkm")]
+    model: PathBuf,
+    /// The proof.
+    #[arg(value_name = "PROOF.json")]
+    proof: PathBuf,
+    /// Print {"verified": true, "outputs": [[...]]} with the verified, dequantised outputs.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    cache: CacheArgs,
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// The ONNX model.
+    #[arg(value_name = "MODEL.onnx")]
+    model: PathBuf,
+    /// Input samples; the first one is proven.
+    #[arg(long, value_name = "INPUT.json")]
+    input: PathBuf,
+    #[command(flatten)]
+    quantize: QuantizeArgs,
+    /// Print the measurements as one JSON object.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    cache: CacheArgs,
+}
+
+/// Parses the command line, runs the command, and turns any error (or panic) into exit code 1.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    // A panic is a bug, but the user still gets one line and exit code 1.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("error: internal error ({info}); please report it");
+    }));
+    let result = std::panic::catch_unwind(|| match cli.command {
+        Command::Compile(args) => commands::compile(args),
+        Command::Run(args) => commands::run(args),
+        Command::Prove(args) => commands::prove(args),
+        Command::Verify(args) => commands::verify(args),
+        Command::Bench(args) => bench::bench(args),
+    });
+    match result {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+        Err(_) => ExitCode::from(1),
+    }
+}

@@ -1,0 +1,336 @@
+//! Typed errors. Every failure names what went wrong and where, so a user can act on it.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+use zkinfer_circuits::{ForwardError, NetworkError};
+
+/// Any zkinfer error.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// The ONNX model could not be imported.
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    /// The model could not be quantised.
+    #[error(transparent)]
+    Quantize(#[from] QuantizeError),
+    /// The quantised model does not fit a circuit.
+    #[error(transparent)]
+    Compile(#[from] CompileError),
+    /// An input could not be used.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The integer forward pass refused an input.
+    #[error(transparent)]
+    Forward(#[from] ForwardError),
+    /// Proving failed.
+    #[error(transparent)]
+    Prove(#[from] ProveError),
+    /// A proof did not verify.
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    /// An artifact (compiled model, proof) is malformed or of another format.
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
+    /// Public parameters could not be loaded or stored.
+    #[error(transparent)]
+    Params(#[from] ParamsError),
+    /// Float inference with tract failed.
+    #[error("float reference inference failed: {0}")]
+    Reference(String),
+    /// A problem with the contents of a file.
+    #[error("{}: {source}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: Box<Error>,
+    },
+    /// A file could not be read or written.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// "cannot read", "cannot write", ...
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// The same error, attributed to the file `path`.
+    pub fn in_file(self, path: impl Into<PathBuf>) -> Self {
+        Error::File {
+            path: path.into(),
+            source: Box::new(self),
+        }
+    }
+}
+
+/// Convenience alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An ONNX model that zkinfer cannot import.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum ImportError {
+    /// The bytes are not an ONNX protobuf.
+    #[error("not a valid ONNX model: {0}")]
+    Parse(String),
+    /// Nodes whose operators zkinfer does not support, all of them.
+    #[error("unsupported ONNX operators: {}", list_nodes(.0))]
+    UnsupportedOps(Vec<UnsupportedNode>),
+    /// A supported operator used in a way zkinfer does not support.
+    #[error("node '{node}' ({op}): {problem}")]
+    Unsupported {
+        /// Node name.
+        node: String,
+        /// Operator type.
+        op: String,
+        /// What is not supported.
+        problem: String,
+    },
+    /// The graph's inputs or outputs are not what zkinfer supports.
+    #[error("model graph: {0}")]
+    Graph(String),
+    /// A tensor could not be read.
+    #[error("tensor '{name}': {problem}")]
+    Tensor {
+        /// Tensor name.
+        name: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// One node with an unsupported operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsupportedNode {
+    /// Operator type, e.g. `LSTM`.
+    pub op: String,
+    /// Node name (or `#index` when the node has none).
+    pub node: String,
+}
+
+fn list_nodes(nodes: &[UnsupportedNode]) -> String {
+    nodes
+        .iter()
+        .map(|n| format!("{} (node '{}')", n.op, n.node))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A model that cannot be quantised.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum QuantizeError {
+    /// Calibration data is unusable.
+    #[error("calibration data: {0}")]
+    Calibration(String),
+    /// A tensor's values cannot be represented.
+    #[error("layer '{layer}': {problem}")]
+    Range {
+        /// Layer name.
+        layer: String,
+        /// What does not fit.
+        problem: String,
+    },
+    /// The quantised network is not valid.
+    #[error(transparent)]
+    Network(#[from] NetworkError),
+}
+
+/// A quantised model that cannot be compiled to a circuit.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum CompileError {
+    /// The circuit needs more rows than `--max-k` allows.
+    #[error("the circuit needs k = {needed} ({rows} rows), above the limit k = {max_k}")]
+    TooLarge {
+        /// Needed k.
+        needed: u32,
+        /// Rows used.
+        rows: usize,
+        /// The limit.
+        max_k: u32,
+    },
+}
+
+/// An input that cannot be fed to the model.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum InputError {
+    /// The input file is not valid JSON of the expected form.
+    #[error("input file is not valid: {0}")]
+    Malformed(String),
+    /// The file holds no samples.
+    #[error("input file holds no samples")]
+    Empty,
+    /// A sample has the wrong length.
+    #[error(
+        "input list {list} has {got} values, but the model takes {expected} per sample \
+         (a list may also hold several samples back to back)"
+    )]
+    Length {
+        /// Index of the list in `input_data`.
+        list: usize,
+        /// Its length.
+        got: usize,
+        /// The model's input size.
+        expected: usize,
+    },
+    /// A value is NaN or infinite.
+    #[error("input sample {sample}, index {index}: value {value} is not a finite number")]
+    NotFinite {
+        /// Sample index.
+        sample: usize,
+        /// Position within the sample.
+        index: usize,
+        /// The value.
+        value: f64,
+    },
+    /// A value is outside the range the input scale can represent.
+    #[error(
+        "input sample {sample}, index {index}: value {value} is outside the quantisation range \
+         [{min}, {max}] of the input (scale 2^{scale}); recompile with calibration data that covers it"
+    )]
+    OutOfRange {
+        /// Sample index.
+        sample: usize,
+        /// Position within the sample.
+        index: usize,
+        /// The value.
+        value: f64,
+        /// Smallest representable value.
+        min: f64,
+        /// Largest representable value.
+        max: f64,
+        /// Input scale exponent.
+        scale: i32,
+    },
+    /// The requested sample does not exist.
+    #[error("sample {requested} requested, but the input file holds {available}")]
+    NoSuchSample {
+        /// Requested index.
+        requested: usize,
+        /// Samples available.
+        available: usize,
+    },
+}
+
+/// Proving failed.
+#[derive(Debug, Error)]
+pub enum ProveError {
+    /// halo2 refused to create the proof (the witness does not satisfy the circuit).
+    #[error("the prover failed: {0}")]
+    Halo2(String),
+}
+
+/// Why a proof was rejected.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum VerifyError {
+    /// The proof was made for a different model.
+    #[error("the proof is for another model (proof digest {proof}, model digest {model})")]
+    ModelMismatch {
+        /// Digest in the proof.
+        proof: String,
+        /// Digest of the model given to the verifier.
+        model: String,
+    },
+    /// The public values do not have the model's shape.
+    #[error("the proof's {what} have {got} values, the model has {expected}")]
+    PublicShape {
+        /// "inputs" or "outputs".
+        what: &'static str,
+        /// Count in the proof.
+        got: usize,
+        /// Count expected.
+        expected: usize,
+    },
+    /// The proof states scales that differ from the model's.
+    #[error("the proof's {what} scale 2^{got} differs from the model's 2^{expected}")]
+    ScaleMismatch {
+        /// "input" or "output".
+        what: &'static str,
+        /// Scale in the proof.
+        got: i32,
+        /// The model's scale.
+        expected: i32,
+    },
+    /// The proof was made with a different circuit size.
+    #[error("the proof is for k = {got}, the model compiles to k = {expected}")]
+    WrongK {
+        /// k in the proof.
+        got: u32,
+        /// The model's k.
+        expected: u32,
+    },
+    /// A public input lies outside the activation range (no honest proof has one).
+    #[error("the proof's input {index} is {value}, outside the quantised range")]
+    InputOutOfRange {
+        /// Position in the input.
+        index: usize,
+        /// The value.
+        value: i64,
+    },
+    /// The transcript continues after the proof ends.
+    #[error("the proof transcript has {extra} unexpected trailing bytes")]
+    TrailingBytes {
+        /// Number of extra bytes.
+        extra: u64,
+    },
+    /// The cryptographic check failed: the transcript does not prove these public values.
+    #[error("the proof is invalid: it does not prove these inputs and outputs for this model")]
+    Invalid,
+}
+
+/// A malformed artifact.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum ArtifactError {
+    /// Not JSON, or JSON of the wrong form.
+    #[error("{what} is malformed: {problem}")]
+    Malformed {
+        /// "compiled model", "proof".
+        what: &'static str,
+        /// Parser message.
+        problem: String,
+    },
+    /// Another kind of file.
+    #[error("{what} has format '{found}', expected '{expected}'")]
+    WrongFormat {
+        /// "compiled model", "proof".
+        what: &'static str,
+        /// Format found.
+        found: String,
+        /// Format expected.
+        expected: &'static str,
+    },
+    /// A version this build cannot read.
+    #[error("{what} has format version {found}, this zkinfer reads version {expected}")]
+    WrongVersion {
+        /// "compiled model", "proof".
+        what: &'static str,
+        /// Version found.
+        found: u32,
+        /// Version supported.
+        expected: u32,
+    },
+    /// Internally inconsistent contents.
+    #[error("{what} is inconsistent: {problem}")]
+    Inconsistent {
+        /// "compiled model", "proof".
+        what: &'static str,
+        /// What disagrees.
+        problem: String,
+    },
+}
+
+/// Public parameters could not be loaded or stored.
+#[derive(Debug, Error)]
+pub enum ParamsError {
+    /// The cache folder cannot be used.
+    #[error("parameter cache {path}: {source}")]
+    Cache {
+        /// The folder or file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}

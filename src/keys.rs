@@ -1,0 +1,289 @@
+//! Keys, proving and verification.
+//!
+//! `halo2_proofs` 0.4 cannot serialise keys, so they are rebuilt from the compiled model (the
+//! verifying key takes one commitment per fixed column). A model is identified by the digest of
+//! its pinned verifying key: two parties holding the same `.zkm` derive the same digest, and any
+//! change to weights, scales or layout changes it.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use halo2_proofs::{
+    plonk::{
+        create_proof, keygen_pk, keygen_vk, verify_proof, ProvingKey, SingleVerifier, VerifyingKey,
+    },
+    poly::commitment::Params,
+    transcript::{Blake2bRead, Blake2bWrite, Challenge255},
+};
+use pasta_curves::Fp;
+use zkinfer_circuits::arith::activation_in_range;
+use zkinfer_circuits::{with_shape, CircuitWitness, NetworkCircuit, Trace};
+
+use crate::compile::CompiledModel;
+use crate::error::{Error, ProveError, VerifyError};
+use crate::params::Curve;
+use crate::proof::Proof;
+
+/// Hex digest identifying a model: BLAKE2b-256 of its pinned verifying key.
+fn model_digest(vk: &VerifyingKey<Curve>) -> String {
+    let pinned = format!("{:?}", vk.pinned());
+    let hash = blake2b_simd::Params::new()
+        .hash_length(32)
+        .personal(b"zkinfer-model-v1")
+        .hash(pinned.as_bytes());
+    hex::encode(hash.as_bytes())
+}
+
+fn keygen_error(e: halo2_proofs::plonk::Error) -> Error {
+    Error::Prove(ProveError::Halo2(format!("key generation failed: {e:?}")))
+}
+
+/// Checks that `params` fit the model.
+fn check_params(compiled: &CompiledModel, params: &Params<Curve>) -> Result<(), Error> {
+    if params.k() != compiled.k {
+        return Err(Error::Prove(ProveError::Halo2(format!(
+            "parameters are for k = {}, the model needs k = {}",
+            params.k(),
+            compiled.k
+        ))));
+    }
+    Ok(())
+}
+
+impl CompiledModel {
+    /// Builds the verifying key: all a verifier needs besides the parameters.
+    pub fn verifier(self: &Arc<Self>, params: Arc<Params<Curve>>) -> Result<Verifier, Error> {
+        check_params(self, &params)?;
+        let vk = with_shape!(self.shape, S => {
+            let circuit = NetworkCircuit::<S>::new(self.network().clone(), self.layout().clone());
+            keygen_vk(&params, &circuit).map_err(keygen_error)?
+        });
+        Ok(Verifier {
+            digest: model_digest(&vk),
+            compiled: self.clone(),
+            params,
+            vk,
+        })
+    }
+
+    /// Builds the proving key (and the verifying key inside it).
+    pub fn prover(self: &Arc<Self>, params: Arc<Params<Curve>>) -> Result<Prover, Error> {
+        let verifier = self.verifier(params)?;
+        let pk = with_shape!(self.shape, S => {
+            let circuit = NetworkCircuit::<S>::new(self.network().clone(), self.layout().clone());
+            keygen_pk(&verifier.params, verifier.vk.clone(), &circuit).map_err(keygen_error)?
+        });
+        Ok(Prover { verifier, pk })
+    }
+
+    /// The exact integer forward pass for a quantised input, and the circuit witness it implies.
+    pub fn witness(&self, input: &[i64]) -> Result<(Trace, CircuitWitness), Error> {
+        let trace = self.network().forward(input)?;
+        let witness = CircuitWitness::new(self.network(), self.layout(), &trace);
+        Ok((trace, witness))
+    }
+}
+
+/// Everything needed to prove inferences of one model.
+pub struct Prover {
+    verifier: Verifier,
+    pk: ProvingKey<Curve>,
+}
+
+impl std::fmt::Debug for Prover {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prover")
+            .field("digest", &self.verifier.digest)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Prover {
+    /// The matching verifier.
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    /// The compiled model.
+    pub fn compiled(&self) -> &Arc<CompiledModel> {
+        &self.verifier.compiled
+    }
+
+    /// Quantises `input` (one float sample), runs the integer model and proves it, with fresh
+    /// randomness from the operating system.
+    pub fn prove(&self, input: &[f32]) -> Result<Proof, Error> {
+        let quantised = self.compiled().model.quantize_input(0, input)?;
+        self.prove_quantized(&quantised, rand_core::UnwrapErr(rand::rngs::SysRng))
+    }
+
+    /// Proves the model on a quantised input with the given randomness (tests pass a seeded
+    /// generator; production must use a cryptographic one).
+    pub fn prove_quantized(&self, input: &[i64], rng: impl rand_core::Rng) -> Result<Proof, Error> {
+        let (_, witness) = self.compiled().witness(input)?;
+        self.prove_witness(witness, rng)
+    }
+
+    /// Proves a precomputed witness (its public values become the proof's inputs and outputs).
+    pub fn prove_witness(
+        &self,
+        witness: CircuitWitness,
+        rng: impl rand_core::Rng,
+    ) -> Result<Proof, Error> {
+        let compiled = self.compiled();
+        let layout = compiled.layout();
+        let instances = layout.instances::<Fp>(&witness.public);
+        let instance_refs: Vec<&[Fp]> = instances.iter().map(Vec::as_slice).collect();
+        let public = witness.public.clone();
+        let witness = Arc::new(witness);
+        let mut transcript = Blake2bWrite::<_, Curve, Challenge255<_>>::init(Vec::new());
+        with_shape!(compiled.shape, S => {
+            let circuit = NetworkCircuit::<S>::new(compiled.network().clone(), layout.clone())
+                .with_witness(witness);
+            create_proof(
+                &self.verifier.params,
+                &self.pk,
+                &[circuit],
+                &[&instance_refs],
+                rng,
+                &mut transcript,
+            )
+            .map_err(|e| Error::Prove(ProveError::Halo2(format!("{e:?}"))))?
+        });
+        let input_len = compiled.network().input_len;
+        Ok(Proof::new(
+            self.verifier.digest.clone(),
+            compiled.k,
+            (compiled.model.input_scale, compiled.model.output_scale),
+            public[..input_len].to_vec(),
+            public[input_len..].to_vec(),
+            transcript.finalize(),
+        ))
+    }
+}
+
+/// What a valid proof establishes: the model maps these inputs to these outputs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VerifiedOutput {
+    /// The quantised inputs.
+    pub inputs: Vec<Vec<i64>>,
+    /// The quantised outputs.
+    pub outputs: Vec<Vec<i64>>,
+    /// The inputs as floats.
+    pub inputs_dequantized: Vec<Vec<f32>>,
+    /// The outputs as floats.
+    pub outputs_dequantized: Vec<Vec<f32>>,
+}
+
+/// Verifies proofs of one model.
+pub struct Verifier {
+    compiled: Arc<CompiledModel>,
+    params: Arc<Params<Curve>>,
+    vk: VerifyingKey<Curve>,
+    digest: String,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("digest", &self.digest)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Verifier {
+    /// The model's digest (as found in its proofs).
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// Checks a proof and returns what it proves.
+    pub fn verify(&self, proof: &Proof) -> Result<VerifiedOutput, VerifyError> {
+        let model = &self.compiled.model;
+        if proof.model_digest != self.digest {
+            return Err(VerifyError::ModelMismatch {
+                proof: proof.model_digest.clone(),
+                model: self.digest.clone(),
+            });
+        }
+        if proof.k != self.compiled.k {
+            return Err(VerifyError::WrongK {
+                got: proof.k,
+                expected: self.compiled.k,
+            });
+        }
+        for (what, got, expected) in [
+            ("input", proof.input_scale, model.input_scale),
+            ("output", proof.output_scale, model.output_scale),
+        ] {
+            if got != expected {
+                return Err(VerifyError::ScaleMismatch {
+                    what,
+                    got,
+                    expected,
+                });
+            }
+        }
+        let network = self.compiled.network();
+        let [input] = proof.inputs.as_slice() else {
+            return Err(VerifyError::PublicShape {
+                what: "input tensors",
+                got: proof.inputs.len(),
+                expected: 1,
+            });
+        };
+        let [output] = proof.outputs.as_slice() else {
+            return Err(VerifyError::PublicShape {
+                what: "output tensors",
+                got: proof.outputs.len(),
+                expected: 1,
+            });
+        };
+        if input.len() != network.input_len {
+            return Err(VerifyError::PublicShape {
+                what: "inputs",
+                got: input.len(),
+                expected: network.input_len,
+            });
+        }
+        if output.len() != network.output_len() {
+            return Err(VerifyError::PublicShape {
+                what: "outputs",
+                got: output.len(),
+                expected: network.output_len(),
+            });
+        }
+        // The circuit's soundness argument assumes inputs in the activation range.
+        if let Some((index, &value)) = input
+            .iter()
+            .enumerate()
+            .find(|(_, &v)| !activation_in_range(v))
+        {
+            return Err(VerifyError::InputOutOfRange { index, value });
+        }
+
+        let public: Vec<i64> = input.iter().chain(output).copied().collect();
+        let instances = self.compiled.layout().instances::<Fp>(&public);
+        let instance_refs: Vec<&[Fp]> = instances.iter().map(Vec::as_slice).collect();
+        let mut cursor = Cursor::new(proof.transcript.as_slice());
+        let mut transcript = Blake2bRead::<_, Curve, Challenge255<_>>::init(&mut cursor);
+        verify_proof(
+            &self.params,
+            &self.vk,
+            SingleVerifier::new(&self.params),
+            &[&instance_refs],
+            &mut transcript,
+        )
+        .map_err(|_| VerifyError::Invalid)?;
+        if cursor.position() != proof.transcript.len() as u64 {
+            return Err(VerifyError::TrailingBytes {
+                extra: proof.transcript.len() as u64 - cursor.position(),
+            });
+        }
+        Ok(VerifiedOutput {
+            inputs: proof.inputs.clone(),
+            outputs: proof.outputs.clone(),
+            inputs_dequantized: vec![model.dequantize_input(input)],
+            outputs_dequantized: vec![model.dequantize_output(output)],
+        })
+    }
+}

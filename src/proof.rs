@@ -1,0 +1,69 @@
+//! The proof bundle: public values plus the halo2 transcript.
+
+use serde::{Deserialize, Serialize};
+
+use crate::artifact::{PROOF_FORMAT, PROOF_VERSION};
+
+/// A proof that a model (identified by its digest) maps `inputs` to `outputs`.
+///
+/// Values are quantised integers: a float is `value · 2^-scale`. Only the transcript is
+/// cryptographic; the verifier checks every other field against the model it holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Proof {
+    /// Always `"zkinfer-proof"`.
+    pub format: String,
+    /// Format version.
+    pub version: u32,
+    /// Digest of the verifying key of the model the proof is for (hex).
+    pub model_digest: String,
+    /// log2 of the circuit's rows.
+    pub k: u32,
+    /// Scale exponent of the inputs.
+    pub input_scale: i32,
+    /// Scale exponent of the outputs.
+    pub output_scale: i32,
+    /// Public inputs, one list per input tensor.
+    pub inputs: Vec<Vec<i64>>,
+    /// Public outputs, one list per output tensor.
+    pub outputs: Vec<Vec<i64>>,
+    /// The halo2 proof transcript (hex).
+    #[serde(with = "hex_bytes")]
+    pub transcript: Vec<u8>,
+}
+
+impl Proof {
+    pub(crate) fn new(
+        model_digest: String,
+        k: u32,
+        scales: (i32, i32),
+        inputs: Vec<i64>,
+        outputs: Vec<i64>,
+        transcript: Vec<u8>,
+    ) -> Self {
+        Self {
+            format: PROOF_FORMAT.into(),
+            version: PROOF_VERSION,
+            model_digest,
+            k,
+            input_scale: scales.0,
+            output_scale: scales.1,
+            inputs: vec![inputs],
+            outputs: vec![outputs],
+            transcript,
+        }
+    }
+}
+
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        hex::decode(s).map_err(serde::de::Error::custom)
+    }
+}

@@ -1,0 +1,335 @@
+//! The command line: the happy path, and a clear exit-1 error for every kind of bad input.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::LazyLock;
+
+use common::{cache_dir, fixture};
+
+fn zkinfer(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zkinfer"))
+        .args(args)
+        .env("ZKINFER_CACHE_DIR", cache_dir())
+        .output()
+        .expect("the zkinfer binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[track_caller]
+fn assert_ok(o: &Output) {
+    assert!(o.status.success(), "failed: {}\n{}", stdout(o), stderr(o));
+}
+
+/// Exit code 1, no panic, and a final `error:` line mentioning every needle.
+#[track_caller]
+fn assert_fails(o: &Output, needles: &[&str]) {
+    let err = stderr(o);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "stdout: {}\nstderr: {err}",
+        stdout(o)
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("internal error"),
+        "{err}"
+    );
+    let last = err.lines().last().unwrap_or("");
+    assert!(last.starts_with("error: "), "{err}");
+    for needle in needles {
+        assert!(last.contains(needle), "expected {needle:?} in {last:?}");
+    }
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+const MODEL: &str = "mlp_64_32_10";
+
+struct Setup {
+    dir: tempfile::TempDir,
+    zkm: PathBuf,
+    other_zkm: PathBuf,
+    proof: PathBuf,
+}
+
+impl Setup {
+    fn file(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, contents).unwrap();
+        p
+    }
+}
+
+static SETUP: LazyLock<Setup> = LazyLock::new(|| {
+    let dir = tempfile::tempdir().unwrap();
+    let zkm = dir.path().join("model.zkm");
+    let onnx = fixture(&format!("{MODEL}/model.onnx"));
+    let cal = fixture(&format!("{MODEL}/calibration.json"));
+    assert_ok(&zkinfer(&[
+        "compile",
+        path(&onnx),
+        "--calibration",
+        path(&cal),
+        "-o",
+        path(&zkm),
+    ]));
+    let other_zkm = dir.path().join("other.zkm");
+    assert_ok(&zkinfer(&[
+        "compile",
+        path(&onnx),
+        "--calibration",
+        path(&cal),
+        "--activation-bits",
+        "9",
+        "-o",
+        path(&other_zkm),
+    ]));
+    let proof = dir.path().join("proof.json");
+    let input = fixture(&format!("{MODEL}/input.json"));
+    assert_ok(&zkinfer(&[
+        "prove",
+        path(&zkm),
+        "--input",
+        path(&input),
+        "-o",
+        path(&proof),
+    ]));
+    Setup {
+        dir,
+        zkm,
+        other_zkm,
+        proof,
+    }
+});
+
+fn proof_json() -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(&SETUP.proof).unwrap()).unwrap()
+}
+
+#[test]
+fn compile_reports_cost_and_fidelity() {
+    let onnx = fixture(&format!("{MODEL}/model.onnx"));
+    let cal = fixture(&format!("{MODEL}/calibration.json"));
+    let out = SETUP.dir.path().join("again.zkm");
+    let o = zkinfer(&[
+        "compile",
+        path(&onnx),
+        "--calibration",
+        path(&cal),
+        "-o",
+        path(&out),
+    ]);
+    assert_ok(&o);
+    let text = stdout(&o);
+    for needle in [
+        "k = ",
+        "rows = ",
+        "advice",
+        "fixed",
+        "lookups = 0",
+        "max abs error",
+        "argmax agreement",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+    }
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        std::fs::read(&SETUP.zkm).unwrap(),
+        "compile is deterministic"
+    );
+}
+
+#[test]
+fn run_prove_verify_agree() {
+    let input = fixture(&format!("{MODEL}/input.json"));
+    let run = zkinfer(&["run", path(&SETUP.zkm), "--input", path(&input), "--json"]);
+    assert_ok(&run);
+    let run: serde_json::Value = serde_json::from_str(&stdout(&run)).unwrap();
+    let verify = zkinfer(&["verify", path(&SETUP.zkm), path(&SETUP.proof), "--json"]);
+    assert_ok(&verify);
+    let verify: serde_json::Value = serde_json::from_str(&stdout(&verify)).unwrap();
+    assert_eq!(verify["verified"], true);
+    assert_eq!(verify["outputs"], run["outputs"]);
+    let proof = proof_json();
+    for key in ["format", "version", "model_digest", "outputs", "transcript"] {
+        assert!(proof.get(key).is_some(), "proof lacks {key}");
+    }
+    assert_eq!(proof["outputs"][0].as_array().unwrap().len(), 10);
+}
+
+#[test]
+fn run_handles_several_samples() {
+    let cal = fixture(&format!("{MODEL}/calibration.json"));
+    let o = zkinfer(&["run", path(&SETUP.zkm), "--input", path(&cal), "--json"]);
+    assert_ok(&o);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["outputs"].as_array().unwrap().len(), 200);
+}
+
+#[test]
+fn missing_and_truncated_files() {
+    let missing = SETUP.dir.path().join("nope.onnx");
+    assert_fails(
+        &zkinfer(&["compile", path(&missing), "-o", "x.zkm"]),
+        &["cannot read", "nope.onnx"],
+    );
+    let onnx = std::fs::read(fixture(&format!("{MODEL}/model.onnx"))).unwrap();
+    let truncated = SETUP.file("truncated.onnx", &onnx[..onnx.len() / 2]);
+    assert_fails(
+        &zkinfer(&["compile", path(&truncated), "-o", "x.zkm"]),
+        &["not a valid ONNX model"],
+    );
+    let zkm = std::fs::read(&SETUP.zkm).unwrap();
+    let truncated = SETUP.file("truncated.zkm", &zkm[..zkm.len() / 2]);
+    let input = fixture(&format!("{MODEL}/input.json"));
+    assert_fails(
+        &zkinfer(&["run", path(&truncated), "--input", path(&input)]),
+        &["compiled model is malformed"],
+    );
+    let proof = std::fs::read(&SETUP.proof).unwrap();
+    let truncated = SETUP.file("truncated.json", &proof[..proof.len() / 2]);
+    assert_fails(
+        &zkinfer(&["verify", path(&SETUP.zkm), path(&truncated)]),
+        &["proof is malformed"],
+    );
+}
+
+#[test]
+fn unsupported_operators_are_all_listed() {
+    let o = zkinfer(&[
+        "compile",
+        path(&fixture("variants/unsupported_ops.onnx")),
+        "-o",
+        "x.zkm",
+    ]);
+    assert_fails(
+        &o,
+        &[
+            "Sigmoid (node 'act_sigmoid')",
+            "Softmax (node 'head_softmax')",
+        ],
+    );
+    let o = zkinfer(&[
+        "compile",
+        path(&fixture("variants/lstm.onnx")),
+        "-o",
+        "x.zkm",
+    ]);
+    assert_fails(&o, &["LSTM (node 'rnn')"]);
+}
+
+#[test]
+fn bad_input_files() {
+    let zkm = path(&SETUP.zkm);
+    let cases: Vec<(&str, &str, Vec<&str>)> = vec![
+        (
+            "short.json",
+            r#"{"input_data": [[0.5, 0.5, 0.5]]}"#,
+            vec!["has 3 values", "takes 64"],
+        ),
+        ("nan.json", r#"{"input_data": [[NaN]]}"#, vec!["not valid"]),
+        (
+            "inf.json",
+            &*Box::leak(
+                format!(r#"{{"input_data": [[1e40{}]]}}"#, ", 0.0".repeat(63)).into_boxed_str(),
+            ),
+            vec!["index 0", "not a finite number"],
+        ),
+        (
+            "malformed.json",
+            r#"{"input_data": [[0.1, 0.2"#,
+            vec!["not valid"],
+        ),
+        (
+            "wrong_key.json",
+            r#"{"inputs": [[0.1]]}"#,
+            vec!["not valid"],
+        ),
+        (
+            "range.json",
+            &*Box::leak(
+                format!(r#"{{"input_data": [[1000.0{}]]}}"#, ", 0.0".repeat(63)).into_boxed_str(),
+            ),
+            vec!["outside the quantisation range"],
+        ),
+    ];
+    for (name, contents, needles) in cases {
+        let file = SETUP.file(name, contents);
+        assert_fails(&zkinfer(&["run", zkm, "--input", path(&file)]), &needles);
+        let proof = SETUP.dir.path().join("never.json");
+        assert_fails(
+            &zkinfer(&["prove", zkm, "--input", path(&file), "-o", path(&proof)]),
+            &needles,
+        );
+        assert!(!proof.exists(), "no proof may be written for {name}");
+    }
+    let input = fixture(&format!("{MODEL}/input.json"));
+    assert_fails(
+        &zkinfer(&[
+            "prove",
+            zkm,
+            "--input",
+            path(&input),
+            "--sample",
+            "3",
+            "-o",
+            "x.json",
+        ]),
+        &["sample 3 requested"],
+    );
+}
+
+#[test]
+fn forged_or_foreign_proofs_are_rejected() {
+    let zkm = path(&SETUP.zkm);
+    // A proof for another model.
+    assert_fails(
+        &zkinfer(&["verify", path(&SETUP.other_zkm), path(&SETUP.proof)]),
+        &["another model"],
+    );
+
+    let mut changed = proof_json();
+    let first = changed["outputs"][0][0].as_i64().unwrap();
+    changed["outputs"][0][0] = (first + 1).into();
+    let file = SETUP.file("changed.json", changed.to_string());
+    assert_fails(
+        &zkinfer(&["verify", zkm, path(&file)]),
+        &["proof is invalid"],
+    );
+
+    let mut flipped = proof_json();
+    let mut transcript = hex::decode(flipped["transcript"].as_str().unwrap()).unwrap();
+    transcript[200] ^= 0x80;
+    flipped["transcript"] = hex::encode(transcript).into();
+    let file = SETUP.file("flipped.json", flipped.to_string());
+    assert_fails(&zkinfer(&["verify", zkm, path(&file)]), &["invalid"]);
+
+    let mut version = proof_json();
+    version["version"] = 2.into();
+    let file = SETUP.file("version.json", version.to_string());
+    assert_fails(
+        &zkinfer(&["verify", zkm, path(&file)]),
+        &["format version 2"],
+    );
+
+    assert_fails(
+        &zkinfer(&["verify", zkm, zkm]),
+        &["format 'zkinfer-model', expected 'zkinfer-proof'"],
+    );
+
+    let o = zkinfer(&["verify", zkm, path(&file), "--json"]);
+    assert_fails(&o, &["format version 2"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["verified"], false);
+}

@@ -1,0 +1,60 @@
+//! Shared helpers for the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock};
+
+use zkinfer::input::parse_samples;
+use zkinfer::{CompileOptions, CompiledModel, Model, ParamsCache, Prover, QuantizeOptions};
+
+/// A file under `fixtures/`.
+pub fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(path)
+}
+
+/// The parameter cache shared by all tests (kept under `target/`, so reruns are fast).
+pub fn cache_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("zkinfer-params")
+}
+
+/// Reads a fixture model.
+pub fn model(dir: &str) -> Model {
+    Model::from_onnx(&std::fs::read(fixture(&format!("{dir}/model.onnx"))).unwrap()).unwrap()
+}
+
+/// Reads a fixture's samples (`input.json`, `calibration.json`, `test.json`).
+pub fn samples(dir: &str, file: &str, input_len: usize) -> Vec<Vec<f32>> {
+    parse_samples(
+        &std::fs::read(fixture(&format!("{dir}/{file}"))).unwrap(),
+        input_len,
+    )
+    .unwrap()
+}
+
+/// Compiles a fixture with its calibration data.
+pub fn compile(dir: &str, options: QuantizeOptions) -> Arc<CompiledModel> {
+    let model = model(dir);
+    let calibration = samples(dir, "calibration.json", model.graph().input.len());
+    Arc::new(
+        model
+            .compile(&calibration, options, CompileOptions::default())
+            .unwrap(),
+    )
+}
+
+/// Builds the prover of a compiled model with cached parameters.
+pub fn prover(compiled: &Arc<CompiledModel>) -> Prover {
+    let (params, _) = ParamsCache::new(cache_dir())
+        .load_or_generate(compiled.k, |_| {})
+        .unwrap();
+    compiled.prover(Arc::new(params)).unwrap()
+}
+
+/// The 64-32-10 MLP and its prover, built once per test binary.
+pub static SMALL_MLP: LazyLock<(Arc<CompiledModel>, Prover)> = LazyLock::new(|| {
+    let compiled = compile("mlp_64_32_10", QuantizeOptions::default());
+    let prover = prover(&compiled);
+    (compiled, prover)
+});
