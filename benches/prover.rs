@@ -21,7 +21,7 @@ fn fixture(path: &str) -> Vec<u8> {
 
 fn bench_model(c: &mut Criterion, name: &str) {
     let model = Model::from_onnx(&fixture(&format!("{name}/model.onnx"))).unwrap();
-    let len = model.graph().input.len();
+    let len = model.graph().input().len();
     let calibration = parse_samples(&fixture(&format!("{name}/calibration.json")), len).unwrap();
     let input = parse_samples(&fixture(&format!("{name}/input.json")), len)
         .unwrap()

@@ -31,15 +31,16 @@ fn main() -> zkinfer::Result<()> {
     let model = Model::from_onnx(&read(&dir.join("model.onnx")))?;
     let graph = model.graph();
     println!(
-        "model     {}: input {:?} → output {:?}, {} dense layers, {} MACs",
+        "model     {}: input {:?} → output {:?}, {} operators ({}), {} MACs",
         dir.display(),
-        graph.input.shape,
-        graph.output.shape,
-        graph.layers.len(),
+        graph.input().shape,
+        graph.output().shape,
+        graph.nodes.len(),
+        graph.op_summary(),
         graph.macs()
     );
 
-    let input_len = graph.input.len();
+    let input_len = graph.input().len();
     let calibration = parse_samples(&read(&dir.join("calibration.json")), input_len)?;
     let compiled = model.compile(
         &calibration,

@@ -90,7 +90,7 @@ impl CompiledModel {
             .network
             .validate()
             .map_err(|e| inconsistent(e.to_string()))?;
-        if file.model.input.len() != file.model.network.input_len
+        if file.model.input.len() != file.model.network.input_len()
             || file.model.output.len() != file.model.network.output_len()
         {
             return Err(inconsistent(
@@ -100,7 +100,7 @@ impl CompiledModel {
         let mut compiled = CompiledModel::new(
             file.model,
             CompileOptions {
-                shape: file.shape,
+                shape: Some(file.shape),
                 max_k: None,
             },
         )

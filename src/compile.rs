@@ -1,36 +1,33 @@
 //! Compilation: a quantised model placed on a circuit shape, with its `k` and cost report.
+//!
+//! Every shape that has the engines the network needs is a candidate; the compiler lays the
+//! network out on each, takes the smallest `k` that holds it, and keeps the shape with the lowest
+//! predicted proving cost ([`CostReport::predicted_cost`]).
 
 use std::sync::Arc;
 
 use pasta_curves::Fp;
 use serde::{Deserialize, Serialize};
-use zkinfer_circuits::{with_shape, Layout, Network, NetworkCircuit, ShapeKind};
+use zkinfer_circuits::{with_shape, Layout, Network, NetworkCircuit, ShapeKind, ShapeParams};
 
 use crate::error::CompileError;
 use crate::fidelity::FidelityReport;
 use crate::quantize::QuantizedModel;
 
 /// Choices for compilation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CompileOptions {
-    /// The column budget to lay the model out on.
-    pub shape: ShapeKind,
+    /// The column budget to lay the model out on (`None`: the cheapest shape that fits).
+    pub shape: Option<ShapeKind>,
     /// Refuse circuits larger than `2^max_k` rows.
     pub max_k: Option<u32>,
-}
-
-impl Default for CompileOptions {
-    fn default() -> Self {
-        Self {
-            shape: ShapeKind::Tile32x16,
-            max_k: None,
-        }
-    }
 }
 
 /// What a circuit costs: deterministic numbers for comparing builds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CostReport {
+    /// The shape.
+    pub shape: ShapeKind,
     /// log2 of the number of rows.
     pub k: u32,
     /// Rows the layout uses.
@@ -39,8 +36,16 @@ pub struct CostReport {
     pub usable_rows: usize,
     /// Rows used by dense tiles.
     pub tile_rows: usize,
-    /// Rescale units used.
-    pub rescale_units: usize,
+    /// Unit computations.
+    pub units: usize,
+    /// Rows used by units.
+    pub unit_rows: usize,
+    /// Rows used by the product chip.
+    pub product_rows: usize,
+    /// Table lookups.
+    pub lookups_used: usize,
+    /// Rows of the lookup table.
+    pub table_rows: usize,
     /// Advice columns.
     pub advice_columns: usize,
     /// Fixed columns.
@@ -49,23 +54,63 @@ pub struct CostReport {
     pub instance_columns: usize,
     /// Columns in the permutation argument.
     pub equality_columns: usize,
-    /// Lookup arguments (the layout uses none).
+    /// Lookup arguments.
     pub lookups: usize,
     /// Multiply-accumulates of one inference.
     pub macs: usize,
+}
+
+impl CostReport {
+    fn new(layout: &Layout, k: u32, reserved: usize) -> Self {
+        let shape = layout.shape;
+        Self {
+            shape: shape.kind,
+            k,
+            rows: layout.rows(),
+            usable_rows: (1usize << k) - reserved,
+            tile_rows: layout.tile_rows,
+            units: layout.unit_slots,
+            unit_rows: layout.unit_rows(),
+            product_rows: layout.product_rows,
+            lookups_used: layout.lookup_slots,
+            table_rows: layout.table_rows,
+            advice_columns: shape.advice_columns(),
+            fixed_columns: shape.fixed_columns(),
+            instance_columns: shape.instance_columns,
+            equality_columns: shape.equality_columns(),
+            lookups: shape.lookups(),
+            macs: layout.macs,
+        }
+    }
+
+    /// A relative prediction of proving cost: committed polynomials times (rows + a per-column
+    /// overhead), plus a small term per fixed column. At the small `k` of these circuits each
+    /// committed column carries a large fixed multi-exponentiation cost, so the overhead term
+    /// matters as much as the rows.
+    pub fn predicted_cost(&self) -> f64 {
+        let degree = 5usize;
+        let committed = self.advice_columns + self.equality_columns.div_ceil(degree - 2) + 3 * self.lookups + (degree - 1);
+        let n = (1usize << self.k) as f64;
+        committed as f64 * (n + 256.0) + self.fixed_columns as f64 * n / 20.0
+    }
 }
 
 impl std::fmt::Display for CostReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "k = {}: {} of {} usable rows ({} dense tile rows, {} rescale units); columns: {} advice, \
-             {} fixed, {} instance ({} with copy constraints); {} lookups; {} MACs",
+            "shape {}, k = {}: {} of {} usable rows (tiles {}, units {} in {} rows, products {}, lookups {}, table {}); \
+             columns: {} advice, {} fixed, {} instance ({} with copy constraints); {} lookup arguments; {} MACs",
+            self.shape.name(),
             self.k,
             self.rows,
             self.usable_rows,
             self.tile_rows,
-            self.rescale_units,
+            self.units,
+            self.unit_rows,
+            self.product_rows,
+            self.lookups_used,
+            self.table_rows,
             self.advice_columns,
             self.fixed_columns,
             self.instance_columns,
@@ -93,15 +138,47 @@ pub struct CompiledModel {
     layout: Arc<Layout>,
 }
 
+/// The layout, `k` and cost of `network` on `shape`, if the shape has the engines it needs.
+fn place(network: &Network, shape: ShapeParams) -> Result<(Layout, u32, CostReport), zkinfer_circuits::layout::UnsupportedByShape> {
+    let layout = Layout::new(network, shape)?;
+    let (k, reserved) = with_shape!(shape.kind, S => (
+        NetworkCircuit::<S>::min_k::<Fp>(&layout),
+        NetworkCircuit::<S>::reserved_rows::<Fp>(),
+    ));
+    let cost = CostReport::new(&layout, k, reserved);
+    Ok((layout, k, cost))
+}
+
 impl CompiledModel {
-    /// Places `model` on a shape and chooses the smallest `k` that holds it.
+    /// Places `model` on a shape (the given one, or the cheapest that fits) with the smallest `k`
+    /// that holds it.
     pub fn new(model: QuantizedModel, options: CompileOptions) -> Result<Self, CompileError> {
         let network = Arc::new(model.network.clone());
-        let layout = Arc::new(Layout::new(&network, options.shape.params()));
-        let (k, reserved) = with_shape!(options.shape, S => (
-            NetworkCircuit::<S>::min_k::<Fp>(&layout),
-            NetworkCircuit::<S>::reserved_rows::<Fp>(),
-        ));
+        let candidates: Vec<ShapeKind> = match options.shape {
+            Some(shape) => vec![shape],
+            None => ShapeKind::ALL.iter().copied().filter(|&s| s != ShapeKind::Tiny).collect(),
+        };
+        let mut best: Option<(Layout, u32, CostReport)> = None;
+        let mut refusal = None;
+        for shape in candidates {
+            match place(&network, shape.params()) {
+                Ok(placed) => {
+                    let better = best.as_ref().is_none_or(|b| placed.2.predicted_cost() < b.2.predicted_cost());
+                    if better {
+                        best = Some(placed);
+                    }
+                }
+                Err(e) => refusal = Some((shape, e)),
+            }
+        }
+        let Some((layout, k, cost)) = best else {
+            let (shape, e) = refusal.expect("at least one candidate shape");
+            return Err(CompileError::Unsupported {
+                shape: shape.name().to_string(),
+                node: e.node,
+                engine: e.engine.to_string(),
+            });
+        };
         if let Some(max_k) = options.max_k {
             if k > max_k {
                 return Err(CompileError::TooLarge {
@@ -111,28 +188,14 @@ impl CompiledModel {
                 });
             }
         }
-        let shape = options.shape.params();
-        let cost = CostReport {
-            k,
-            rows: layout.rows(),
-            usable_rows: (1usize << k) - reserved,
-            tile_rows: layout.tile_rows,
-            rescale_units: layout.units,
-            advice_columns: shape.advice_columns(),
-            fixed_columns: shape.fixed_columns(),
-            instance_columns: shape.instance_columns,
-            equality_columns: shape.equality_columns(),
-            lookups: 0,
-            macs: layout.macs,
-        };
         Ok(Self {
             model,
-            shape: options.shape,
+            shape: cost.shape,
             k,
             cost,
             fidelity: None,
             network,
-            layout,
+            layout: Arc::new(layout),
         })
     }
 

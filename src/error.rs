@@ -142,6 +142,16 @@ pub enum QuantizeError {
 /// A quantised model that cannot be compiled to a circuit.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum CompileError {
+    /// The requested shape lacks an engine the network needs.
+    #[error("shape '{shape}' has no {engine}, which node '{node}' needs")]
+    Unsupported {
+        /// The shape.
+        shape: String,
+        /// The node.
+        node: String,
+        /// The missing engine.
+        engine: String,
+    },
     /// The circuit needs more rows than `--max-k` allows.
     #[error("the circuit needs k = {needed} ({rows} rows), above the limit k = {max_k}")]
     TooLarge {

@@ -1,13 +1,14 @@
-//! The float model zkinfer works from: a chain of dense layers, each optionally followed by a
-//! ReLU, over one flat input vector.
+//! The float model zkinfer works from: a graph of tensor operators over one input, as imported
+//! from ONNX (after folding constants and batch normalisation).
 //!
-//! [`onnx`](crate::onnx) builds it from an ONNX file; [`quantize`](crate::quantize) turns it into
-//! the integer network. Its float forward pass provides the activation ranges calibration needs.
+//! [`onnx`](crate::onnx) builds it; [`quantize`](crate::quantize) lowers it to the integer
+//! network. Its float forward pass ([`Graph::forward_all`]) provides the value ranges calibration
+//! needs, so it follows ONNX semantics for every operator it holds.
 
-use ndarray::{Array1, Array2, ArrayView1};
 use serde::{Deserialize, Serialize};
+use zkinfer_circuits::builder::Conv2d;
 
-/// Name and shape of a model input or output (batch dimension fixed to 1).
+/// Name and shape of a tensor (batch dimension fixed to 1).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TensorSpec {
     /// Tensor name in the ONNX graph.
@@ -28,86 +29,279 @@ impl TensorSpec {
     }
 }
 
-/// A dense layer in floating point: `y = act(W·x + b)`.
+/// Index of a tensor in [`Graph::tensors`].
+pub type ValueId = usize;
+
+/// The geometry of a [`FloatOp::Linear`].
 #[derive(Clone, Debug, PartialEq)]
-pub struct FloatLayer {
-    /// Name of the ONNX node the layer came from.
-    pub name: String,
-    /// Weights `[outputs, inputs]`.
-    pub weights: Array2<f32>,
-    /// Bias `[outputs]`.
-    pub bias: Array1<f32>,
-    /// Whether a ReLU follows.
-    pub relu: bool,
+pub enum LinearGeometry {
+    /// `y[p, c] = Σ_k w[c, k]·x[p, k]` over `positions` rows of the input (dense layers, and
+    /// MatMul by a constant over a batch of rows); output row-major `[positions, channels]`.
+    Rows {
+        /// Independent rows.
+        positions: usize,
+    },
+    /// A 2-D convolution over an NCHW tensor (also average pooling and per-channel reductions,
+    /// as depthwise convolutions); output NCHW.
+    Conv(Conv2d),
+    /// Output `c` sums its own `taps` inputs `gather[c]` (reductions over arbitrary axes).
+    Groups {
+        /// `[channels][taps]` input indices.
+        gather: Vec<u32>,
+    },
 }
 
-impl FloatLayer {
-    /// Number of inputs.
-    pub fn inputs(&self) -> usize {
-        self.weights.ncols()
+/// A float operator.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FloatOp {
+    /// Weighted sums with constant weights `[channels, taps]` and a bias per channel.
+    Linear {
+        /// `channels × taps`, row-major.
+        weights: Vec<f32>,
+        /// One per channel.
+        bias: Vec<f32>,
+        /// Output channels.
+        channels: usize,
+        /// How inputs are gathered.
+        geometry: LinearGeometry,
+    },
+    /// `max(x, 0)`.
+    Relu,
+    /// `min(max(x, lo), hi)`.
+    Clip {
+        /// Lower bound.
+        lo: f32,
+        /// Upper bound.
+        hi: f32,
+    },
+    /// `x` if `x ≥ 0`, else `alpha·x`.
+    LeakyRelu {
+        /// Slope for negative inputs.
+        alpha: f32,
+    },
+    /// Elementwise binary operation of two activations with broadcasting:
+    /// `y[i] = op(x0[a[i]], x1[b[i]])`.
+    Binary {
+        /// The operation.
+        op: BinaryOp,
+        /// Per output, index into the first input.
+        a: Vec<u32>,
+        /// Per output, index into the second input.
+        b: Vec<u32>,
+    },
+    /// `y[i] = x[i]·scale[i] + offset[i]` with constant per-element factors (Mul, Div, Add, Sub
+    /// by constants; batch normalisation that could not be folded).
+    Affine {
+        /// Multiplier per element.
+        scale: Vec<f32>,
+        /// Addend per element.
+        offset: Vec<f32>,
+    },
+    /// Max pooling (padding never wins).
+    MaxPool(Conv2d),
+    /// `A·B` of two activations: output `o` is `Σ_k x0[a[o][k]]·x1[b[o][k]]`.
+    MatMul {
+        /// Terms per output.
+        terms: usize,
+        /// `[outputs][terms]` indices into the first input.
+        a: Vec<u32>,
+        /// `[outputs][terms]` indices into the second input.
+        b: Vec<u32>,
+    },
+    /// Softmax over contiguous rows of `row` elements (the last axis).
+    Softmax {
+        /// Row length.
+        row: usize,
+    },
+    /// Layer normalisation over contiguous rows of `gamma.len()` elements (the last axis).
+    LayerNorm {
+        /// Scale per element of a row.
+        gamma: Vec<f32>,
+        /// Offset per element of a row.
+        beta: Vec<f32>,
+        /// Added to the variance.
+        epsilon: f32,
+    },
+    /// An elementwise function.
+    Function(Function),
+    /// Data movement: output `i` is element `sources[i].1` of input `sources[i].0`.
+    Gather {
+        /// Per output: (input number, element index).
+        sources: Vec<(u8, u32)>,
+    },
+}
+
+/// Elementwise binary operations of two activations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BinaryOp {
+    /// `a + b`.
+    Add,
+    /// `a − b`.
+    Sub,
+    /// `a · b`.
+    Mul,
+}
+
+/// Elementwise functions computed through lookup tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Function {
+    /// `1 / (1 + e^−x)`.
+    Sigmoid,
+    /// `tanh x`.
+    Tanh,
+    /// The error function.
+    Erf,
+    /// `e^x`.
+    Exp,
+}
+
+impl Function {
+    /// The function in double precision.
+    pub fn eval(self, x: f64) -> f64 {
+        match self {
+            Function::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            Function::Tanh => x.tanh(),
+            Function::Erf => erf(x),
+            Function::Exp => x.exp(),
+        }
     }
 
-    /// Number of outputs.
-    pub fn outputs(&self) -> usize {
-        self.weights.nrows()
+    /// ONNX operator name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::Sigmoid => "Sigmoid",
+            Function::Tanh => "Tanh",
+            Function::Erf => "Erf",
+            Function::Exp => "Exp",
+        }
     }
+}
 
-    /// `W·x + b`, before the activation.
-    pub fn pre_activation(&self, x: ArrayView1<'_, f32>) -> Array1<f32> {
-        self.weights.dot(&x) + &self.bias
+/// The error function: its Taylor series below 2.5, a continued fraction above (|error| < 1e-12).
+pub fn erf(x: f64) -> f64 {
+    if x < 0.0 {
+        return -erf(-x);
     }
+    if x > 6.0 {
+        return 1.0;
+    }
+    if x < 2.5 {
+        let mut term = x;
+        let mut sum = x;
+        let x2 = x * x;
+        for n in 1..200 {
+            term *= -x2 / n as f64;
+            let add = term / (2 * n + 1) as f64;
+            sum += add;
+            if add.abs() < 1e-17 {
+                break;
+            }
+        }
+        sum * 2.0 / std::f64::consts::PI.sqrt()
+    } else {
+        // erfc(x) = exp(−x²)/(x√π) · 1/(1 + 1/(2x²)/(1 + 2/(2x²)/(1 + ...)))
+        let mut f = 0.0;
+        for n in (1..60).rev() {
+            f = (n as f64 / 2.0) / (x + f);
+        }
+        1.0 - (-x * x).exp() / (std::f64::consts::PI.sqrt() * (x + f))
+    }
+}
+
+/// One operator application.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FloatNode {
+    /// ONNX node name.
+    pub name: String,
+    /// The operator.
+    pub op: FloatOp,
+    /// Input tensors.
+    pub inputs: Vec<ValueId>,
+    /// Output tensor.
+    pub output: ValueId,
 }
 
 /// An imported float model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Graph {
-    /// The model input.
-    pub input: TensorSpec,
-    /// The model output.
-    pub output: TensorSpec,
-    /// The layers, in order.
-    pub layers: Vec<FloatLayer>,
-}
-
-/// The values one layer produced in a float forward pass.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LayerValues {
-    /// `W·x + b`.
-    pub pre_activation: Array1<f32>,
-    /// After the activation.
-    pub output: Array1<f32>,
+    /// Every tensor; tensor 0 is the input.
+    pub tensors: Vec<TensorSpec>,
+    /// Operators in topological order.
+    pub nodes: Vec<FloatNode>,
+    /// The output tensor.
+    pub output: ValueId,
 }
 
 impl Graph {
-    /// Float forward pass keeping every layer's values.
-    pub fn forward_trace(&self, input: &[f32]) -> Vec<LayerValues> {
-        let mut values: Vec<LayerValues> = Vec::with_capacity(self.layers.len());
-        let input = ArrayView1::from(input);
-        for layer in &self.layers {
-            let x = values.last().map_or(input, |v| v.output.view());
-            let pre_activation = layer.pre_activation(x);
-            let output = if layer.relu {
-                pre_activation.mapv(|v| v.max(0.0))
-            } else {
-                pre_activation.clone()
+    /// The model input.
+    pub fn input(&self) -> &TensorSpec {
+        &self.tensors[0]
+    }
+
+    /// The model output.
+    pub fn output(&self) -> &TensorSpec {
+        &self.tensors[self.output]
+    }
+
+    /// Multiply-accumulates of one inference (linear and matrix-product operators).
+    pub fn macs(&self) -> usize {
+        self.nodes
+            .iter()
+            .map(|n| match &n.op {
+                FloatOp::Linear { weights, geometry, channels, .. } => match geometry {
+                    LinearGeometry::Rows { positions } => positions * weights.len(),
+                    LinearGeometry::Conv(c) => {
+                        let (h, w) = c.output();
+                        h * w * channels * c.taps()
+                    }
+                    LinearGeometry::Groups { gather } => gather.len(),
+                },
+                FloatOp::MatMul { a, .. } => a.len(),
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// The operator types of the graph, with counts (for reports).
+    pub fn op_summary(&self) -> String {
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for node in &self.nodes {
+            let name = match &node.op {
+                FloatOp::Linear { geometry: LinearGeometry::Conv(_), .. } => "conv".to_string(),
+                FloatOp::Linear { .. } => "dense".to_string(),
+                FloatOp::Function(f) => f.name().to_lowercase(),
+                FloatOp::Binary { op, .. } => format!("{op:?}").to_lowercase(),
+                other => format!("{other:?}")
+                    .split([' ', '(', '{'])
+                    .next()
+                    .unwrap_or("")
+                    .to_lowercase(),
             };
-            values.push(LayerValues {
-                pre_activation,
-                output,
-            });
+            match counts.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, c)) => *c += 1,
+                None => counts.push((name, 1)),
+            }
+        }
+        counts
+            .iter()
+            .map(|(n, c)| format!("{n}×{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Float forward pass keeping every tensor (indexed by [`ValueId`]).
+    pub fn forward_all(&self, input: &[f32]) -> Vec<Vec<f32>> {
+        let mut values: Vec<Vec<f32>> = vec![Vec::new(); self.tensors.len()];
+        values[0] = input.to_vec();
+        for node in &self.nodes {
+            let y = crate::eval::eval_node(node, &values, &self.tensors[node.output]);
+            values[node.output] = y;
         }
         values
     }
 
     /// Float forward pass.
     pub fn forward(&self, input: &[f32]) -> Vec<f32> {
-        self.forward_trace(input)
-            .pop()
-            .map_or_else(|| input.to_vec(), |v| v.output.to_vec())
-    }
-
-    /// Multiply-accumulates of one inference.
-    pub fn macs(&self) -> usize {
-        self.layers.iter().map(|l| l.inputs() * l.outputs()).sum()
+        self.forward_all(input).swap_remove(self.output)
     }
 }

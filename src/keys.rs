@@ -79,7 +79,7 @@ impl CompiledModel {
     /// The exact integer forward pass for a quantised input, and the circuit witness it implies.
     pub fn witness(&self, input: &[i64]) -> Result<(Trace, CircuitWitness), Error> {
         let trace = self.network().forward(input)?;
-        let witness = CircuitWitness::new(self.network(), self.layout(), &trace);
+        let witness = CircuitWitness::new(self.network(), self.layout(), &trace)?;
         Ok((trace, witness))
     }
 }
@@ -149,7 +149,7 @@ impl Prover {
             )
             .map_err(|e| Error::Prove(ProveError::Halo2(format!("{e:?}"))))?
         });
-        let input_len = compiled.network().input_len;
+        let input_len = compiled.network().input_len();
         Ok(Proof::new(
             self.verifier.digest.clone(),
             compiled.k,
@@ -238,11 +238,11 @@ impl Verifier {
                 expected: 1,
             });
         };
-        if input.len() != network.input_len {
+        if input.len() != network.input_len() {
             return Err(VerifyError::PublicShape {
                 what: "inputs",
                 got: input.len(),
-                expected: network.input_len,
+                expected: network.input_len(),
             });
         }
         if output.len() != network.output_len() {

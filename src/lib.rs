@@ -11,7 +11,7 @@
 //! let model = Model::from_onnx(&std::fs::read("fixtures/mlp_64_32_10/model.onnx").unwrap())?;
 //! let calibration = zkinfer::input::parse_samples(
 //!     &std::fs::read("fixtures/mlp_64_32_10/calibration.json").unwrap(),
-//!     model.graph().input.len(),
+//!     model.graph().input().len(),
 //! )?;
 //! let compiled = Arc::new(model.compile(&calibration, QuantizeOptions::default(), CompileOptions::default())?);
 //! let (params, _) = ParamsCache::from_env().load_or_generate(compiled.k, |_| {})?;
@@ -29,6 +29,7 @@
 pub mod artifact;
 pub mod compile;
 pub mod error;
+pub mod eval;
 pub mod fidelity;
 pub mod graph;
 pub mod input;

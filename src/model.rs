@@ -34,7 +34,7 @@ impl Model {
 
     /// tract's float inference of the original ONNX model.
     pub fn float_reference(&self) -> Result<FloatReference, Error> {
-        FloatReference::from_onnx(&self.onnx, &self.graph.input)
+        FloatReference::from_onnx(&self.onnx, self.graph.input())
     }
 
     /// Quantises with scales chosen from `calibration` (flat input samples); with no samples,

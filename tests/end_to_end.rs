@@ -13,14 +13,14 @@ const SMALL: &str = "mlp_64_32_10";
 
 fn proof_of_first_sample() -> zkinfer::Proof {
     let (compiled, prover) = &*SMALL_MLP;
-    let input = samples(SMALL, "input.json", compiled.model.network.input_len).remove(0);
+    let input = samples(SMALL, "input.json", compiled.model.network.input_len()).remove(0);
     prover.prove(&input).unwrap()
 }
 
 #[test]
 fn proof_verifies_and_carries_the_integer_forward_pass_outputs() {
     let (compiled, prover) = &*SMALL_MLP;
-    let input = samples(SMALL, "input.json", compiled.model.network.input_len).remove(0);
+    let input = samples(SMALL, "input.json", compiled.model.network.input_len()).remove(0);
     let proof = prover.prove(&input).unwrap();
     let verified = prover.verifier().verify(&proof).unwrap();
 
@@ -132,7 +132,7 @@ fn public_values_of_the_wrong_shape_or_range_are_rejected() {
 #[test]
 fn proofs_are_randomised_but_seeded_proofs_are_reproducible() {
     let (compiled, prover) = &*SMALL_MLP;
-    let input = samples(SMALL, "input.json", compiled.model.network.input_len).remove(0);
+    let input = samples(SMALL, "input.json", compiled.model.network.input_len()).remove(0);
     let quantised = compiled.model.quantize_input(0, &input).unwrap();
     let seeded = |seed| {
         prover
@@ -146,7 +146,7 @@ fn proofs_are_randomised_but_seeded_proofs_are_reproducible() {
 #[test]
 fn witness_is_identical_with_one_thread_and_many() {
     let compiled = Arc::clone(&SMALL_MLP.0);
-    let input = samples(SMALL, "calibration.json", compiled.model.network.input_len);
+    let input = samples(SMALL, "calibration.json", compiled.model.network.input_len());
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

@@ -1,13 +1,10 @@
-//! The network circuit: dense tiles and rescale units wired together by copy constraints, with
-//! the input and output exposed as public values.
+//! The network circuit: the engines of a [`Shape`] wired together by copy constraints, with the
+//! input and output exposed as public values.
 //!
-//! Wiring:
-//! - layer 0's tile inputs are copies of the public input (instance cells);
-//! - the last row of each output block hands its accumulators to rescale units (copies);
-//! - a unit's output is a copy source for the next layer's tile inputs;
-//! - the last layer's unit outputs are copied to the public output (instance cells).
-//!
-//! Everything the gates need is decided by the [`Network`] (fixed columns) and the
+//! Every tensor element is a *source*: a public input, or a cell some engine wrote. Each node
+//! copies its operands from their sources into its own cells and records its outputs as new
+//! sources; gathers only rearrange sources. The output's sources are copied to the public
+//! output. Everything the gates need is decided by the [`Network`] (fixed columns) and the
 //! [`CircuitWitness`] (advice), so the verifying key binds the network and nothing else.
 
 use std::marker::PhantomData;
@@ -15,22 +12,29 @@ use std::sync::Arc;
 
 use ff::PrimeField;
 use halo2_proofs::{
-    circuit::{AssignedCell, Cell, Layouter, SimpleFloorPlanner, Value},
+    circuit::{AssignedCell, Cell, Layouter, Region, SimpleFloorPlanner, Value},
     plonk::{Circuit, Column, ConstraintSystem, Error, Instance},
 };
 
 use crate::dense::{DenseChip, DenseConfig, TileRow};
-use crate::layout::Layout;
-use crate::network::Network;
-use crate::rescale::{RescaleChip, RescaleConfig};
+use crate::layout::{Layout, Placement};
+use crate::network::{Network, Node};
+use crate::ops::{LinearOp, Op};
+use crate::product::{ProductChip, ProductConfig};
 use crate::shape::Shape;
+use crate::table::{configure_table, load_table, LookupChip, LookupConfig, TableColumns};
+use crate::unit::{UnitChip, UnitConfig};
+use crate::tiling::tile_rows;
 use crate::witness::CircuitWitness;
 
 /// Columns of a network circuit.
 #[derive(Clone, Debug)]
 pub struct NetworkConfig {
-    dense: DenseConfig,
-    lanes: Vec<RescaleConfig>,
+    dense: Option<DenseConfig>,
+    units: Vec<UnitConfig>,
+    product: Option<ProductConfig>,
+    table: Option<TableColumns>,
+    lookups: Vec<LookupConfig>,
     instance: Vec<Column<Instance>>,
 }
 
@@ -44,7 +48,7 @@ pub struct NetworkCircuit<S: Shape> {
 }
 
 impl<S: Shape> NetworkCircuit<S> {
-    /// A circuit for key generation (no witness). `layout` must be `Layout::new(network, S::PARAMS)`.
+    /// A circuit for key generation (no witness). `layout` must be `network`'s layout on `S`.
     pub fn new(network: Arc<Network>, layout: Arc<Layout>) -> Self {
         debug_assert_eq!(layout.shape, S::PARAMS);
         Self {
@@ -81,10 +85,29 @@ impl<S: Shape> NetworkCircuit<S> {
     }
 }
 
-/// Where a tile input's value comes from.
+/// Where a tensor element's value comes from.
+#[derive(Clone, Debug)]
 enum Source<F: PrimeField> {
     Public(usize),
     Cell(AssignedCell<F, F>),
+}
+
+/// Copy constraints of one synthesis: between cells, and from cells to public values.
+struct Wiring<F: PrimeField> {
+    public: Vec<(Cell, usize)>,
+    _marker: PhantomData<F>,
+}
+
+impl<F: PrimeField> Wiring<F> {
+    fn connect(&mut self, region: &mut Region<'_, F>, cell: &AssignedCell<F, F>, source: &Source<F>) -> Result<(), Error> {
+        match source {
+            Source::Public(index) => {
+                self.public.push((cell.cell(), *index));
+                Ok(())
+            }
+            Source::Cell(from) => region.constrain_equal(from.cell(), cell.cell()),
+        }
+    }
 }
 
 impl<F: PrimeField, S: Shape> Circuit<F> for NetworkCircuit<S> {
@@ -100,14 +123,18 @@ impl<F: PrimeField, S: Shape> Circuit<F> for NetworkCircuit<S> {
 
     fn configure(meta: &mut ConstraintSystem<F>) -> NetworkConfig {
         let shape = S::PARAMS;
-        // A higher degree lets the permutation argument pack `degree − 2` equality columns into
-        // each grand product, and at the small `k` of these circuits a committed column costs far
-        // more than the larger evaluation domain (measured: degree 5 proves ~35 % faster than 3).
+        // A degree of 5 fits the unit's digit checks and lets the permutation argument pack
+        // three equality columns into each grand product; at the small `k` of these circuits a
+        // committed column costs more than the larger evaluation domain.
         meta.set_minimum_degree(shape.min_degree);
-        let dense = DenseChip::configure(meta, shape.tile_inputs, shape.tile_outputs);
-        let lanes = (0..shape.rescale_lanes)
-            .map(|_| RescaleChip::configure(meta))
-            .collect();
+        let dense = (shape.tile_inputs > 0)
+            .then(|| DenseChip::configure(meta, shape.tile_inputs, shape.tile_outputs));
+        let units = (0..shape.unit_lanes).map(|_| UnitChip::configure(meta)).collect();
+        let product = (shape.product_terms > 0).then(|| ProductChip::configure(meta, shape.product_terms));
+        let table = (shape.lookup_lanes > 0).then(|| configure_table(meta));
+        let lookups = table
+            .map(|t| (0..shape.lookup_lanes).map(|_| LookupChip::configure(meta, t)).collect())
+            .unwrap_or_default();
         let instance = (0..shape.instance_columns)
             .map(|_| {
                 let column = meta.instance_column();
@@ -117,118 +144,213 @@ impl<F: PrimeField, S: Shape> Circuit<F> for NetworkCircuit<S> {
             .collect();
         NetworkConfig {
             dense,
-            lanes,
+            units,
+            product,
+            table,
+            lookups,
             instance,
         }
     }
 
-    fn synthesize(
-        &self,
-        config: NetworkConfig,
-        mut layouter: impl Layouter<F>,
-    ) -> Result<(), Error> {
-        let dense = DenseChip::construct(config.dense.clone());
-        let lanes: Vec<RescaleChip> = config
-            .lanes
-            .iter()
-            .cloned()
-            .map(RescaleChip::construct)
-            .collect();
-        let layout = &*self.layout;
-        let witness = self.witness.as_deref();
-        let (tile_inputs, tile_outputs) = (layout.shape.tile_inputs, layout.shape.tile_outputs);
-        let input_len = self.network.input_len;
-
-        let public_copies = layouter.assign_region(
+    fn synthesize(&self, config: NetworkConfig, mut layouter: impl Layouter<F>) -> Result<(), Error> {
+        if let Some(table) = config.table {
+            load_table(&mut layouter, table, &self.network.tables)?;
+        }
+        let engines = Engines {
+            dense: config.dense.clone().map(DenseChip::construct),
+            units: config.units.iter().cloned().map(UnitChip::construct).collect(),
+            product: config.product.clone().map(ProductChip::construct),
+            lookups: config.lookups.iter().cloned().map(LookupChip::construct).collect(),
+        };
+        let network = &*self.network;
+        let public = layouter.assign_region(
             || "network",
             |mut region| {
-                // (cell, public index) pairs, constrained to the instance after the region.
-                let mut public_copies: Vec<(Cell, usize)> = Vec::new();
-                let mut sources: Vec<Source<F>> = (0..input_len).map(Source::Public).collect();
-
-                for (layer, placement) in self.network.layers.iter().zip(&layout.layers) {
-                    let op = layer.rescale_op();
-                    let mut outputs: Vec<Option<AssignedCell<F, F>>> = vec![None; layer.outputs];
-                    for block in 0..placement.blocks {
-                        let out_range =
-                            block * tile_outputs..((block + 1) * tile_outputs).min(layer.outputs);
-                        let weight_rows: Vec<&[i64]> =
-                            out_range.clone().map(|j| layer.row(j)).collect();
-                        for chunk in 0..placement.chunks {
-                            let in_range =
-                                chunk * tile_inputs..((chunk + 1) * tile_inputs).min(layer.inputs);
-                            let row = placement.row(block, chunk);
-                            let weights: Vec<&[i64]> =
-                                weight_rows.iter().map(|w| &w[in_range.clone()]).collect();
-                            let values = witness.map(|w| &w.tile_rows[row]);
-                            let known = |v: Option<&Vec<i64>>, n: usize| -> Vec<Value<i64>> {
-                                match v {
-                                    Some(v) => v.iter().map(|&x| Value::known(x)).collect(),
-                                    None => vec![Value::unknown(); n],
-                                }
-                            };
-                            let inputs = known(values.map(|v| &v.inputs), in_range.len());
-                            let accumulators =
-                                known(values.map(|v| &v.accumulators), out_range.len());
-                            let cells = dense.assign_row(
-                                &mut region,
-                                row,
-                                &TileRow {
-                                    weights: &weights,
-                                    bias: if chunk == 0 {
-                                        &layer.bias[out_range.clone()]
-                                    } else {
-                                        &[]
-                                    },
-                                    chain: chunk > 0,
-                                    inputs: &inputs,
-                                    accumulators: &accumulators,
-                                },
-                            )?;
-                            for (cell, source) in cells.inputs.iter().zip(&sources[in_range]) {
-                                match source {
-                                    Source::Public(index) => {
-                                        public_copies.push((cell.cell(), *index))
-                                    }
-                                    Source::Cell(from) => {
-                                        region.constrain_equal(from.cell(), cell.cell())?
-                                    }
-                                }
-                            }
-                            if chunk + 1 == placement.chunks {
-                                for (j, acc) in out_range.clone().zip(&cells.accumulators) {
-                                    let unit = placement.first_unit + j;
-                                    let (unit_row, lane) = layout.unit_slot(unit);
-                                    let unit_cells = lanes[lane].assign(
-                                        &mut region,
-                                        unit_row,
-                                        op,
-                                        witness.map(|w| &w.units[unit]),
-                                    )?;
-                                    region.constrain_equal(acc.cell(), unit_cells.input.cell())?;
-                                    outputs[j] = Some(unit_cells.output);
-                                }
-                            }
-                        }
-                    }
-                    sources = outputs
-                        .into_iter()
-                        .map(|cell| cell.map(Source::Cell).ok_or(Error::Synthesis))
+                let mut wiring = Wiring {
+                    public: Vec::new(),
+                    _marker: PhantomData,
+                };
+                let mut sources: Vec<Option<Vec<Source<F>>>> = vec![None; network.tensors.len()];
+                sources[network.input] = Some((0..network.input_len()).map(Source::Public).collect());
+                for (node, placement) in network.nodes.iter().zip(&self.layout.placements) {
+                    let inputs: Vec<&[Source<F>]> = node
+                        .inputs
+                        .iter()
+                        .map(|&t| sources[t].as_deref().ok_or(Error::Synthesis))
                         .collect::<Result<_, _>>()?;
+                    let outputs = self.synthesize_node(&engines, &mut region, &mut wiring, node, placement, &inputs)?;
+                    sources[node.output] = Some(outputs);
                 }
-                for (index, source) in sources.iter().enumerate() {
-                    if let Source::Cell(cell) = source {
-                        public_copies.push((cell.cell(), input_len + index));
+                let output = sources[network.output].as_ref().ok_or(Error::Synthesis)?;
+                let input_len = network.input_len();
+                for (index, source) in output.iter().enumerate() {
+                    match source {
+                        Source::Cell(cell) => wiring.public.push((cell.cell(), input_len + index)),
+                        // An output that is a copy of an input has no cell to expose.
+                        Source::Public(_) => return Err(Error::Synthesis),
                     }
                 }
-                Ok(public_copies)
+                Ok(wiring.public)
             },
         )?;
-
-        for (cell, index) in public_copies {
-            let (column, row) = layout.public_slot(index);
+        for (cell, index) in public {
+            let (column, row) = self.layout.public_slot(index);
             layouter.constrain_instance(cell, config.instance[column], row)?;
         }
         Ok(())
+    }
+}
+
+/// The chips of one synthesis.
+struct Engines {
+    dense: Option<DenseChip>,
+    units: Vec<UnitChip>,
+    product: Option<ProductChip>,
+    lookups: Vec<LookupChip>,
+}
+
+impl<S: Shape> NetworkCircuit<S> {
+    /// Assigns one node and returns the sources of its output elements.
+    fn synthesize_node<F: PrimeField>(
+        &self,
+        engines: &Engines,
+        region: &mut Region<'_, F>,
+        wiring: &mut Wiring<F>,
+        node: &Node,
+        placement: &Placement,
+        inputs: &[&[Source<F>]],
+    ) -> Result<Vec<Source<F>>, Error> {
+        let witness = self.witness.as_deref();
+        let layout = &*self.layout;
+        match (&node.op, placement) {
+            (Op::Linear(op), Placement::Linear { .. }) => {
+                let dense = engines.dense.as_ref().ok_or(Error::Synthesis)?;
+                self.synthesize_linear(dense, region, wiring, op, placement, inputs[0])
+            }
+            (Op::Unit(op), &Placement::Unit { first_slot }) => {
+                let mut outputs = Vec::with_capacity(op.output_len());
+                for i in 0..op.len() {
+                    let (row, lane) = layout.unit_slot(first_slot + i);
+                    let w = witness.map(|w| &w.units[first_slot + i]);
+                    let cells = engines.units[lane].assign(region, row, op.kind(i), w)?;
+                    wiring.connect(region, &cells.a, &inputs[0][op.a[i] as usize])?;
+                    if let Some(&b) = op.b.get(i) {
+                        wiring.connect(region, &cells.b, &inputs[1][b as usize])?;
+                    }
+                    outputs.push(Source::Cell(cells.y));
+                    if op.with_remainder {
+                        outputs.push(Source::Cell(cells.z));
+                    }
+                }
+                Ok(outputs)
+            }
+            (Op::Product(op), &Placement::Product { first_row, chunks }) => {
+                let chip = engines.product.as_ref().ok_or(Error::Synthesis)?;
+                let terms = layout.shape.product_terms;
+                (0..op.len())
+                    .map(|o| {
+                        let mut last = None;
+                        for chunk in 0..chunks {
+                            let row = first_row + o * chunks + chunk;
+                            let range = o * op.terms + chunk * terms..o * op.terms + ((chunk + 1) * terms).min(op.terms);
+                            let values = witness.map(|w| &w.product_rows[row]);
+                            let cells = chip.assign_row(region, row, range.len(), chunk > 0, values)?;
+                            for ((cell, &i), (cell_b, &j)) in
+                                cells.a.iter().zip(&op.a[range.clone()]).zip(cells.b.iter().zip(&op.b[range]))
+                            {
+                                wiring.connect(region, cell, &inputs[0][i as usize])?;
+                                wiring.connect(region, cell_b, &inputs[1][j as usize])?;
+                            }
+                            last = Some(cells.acc);
+                        }
+                        last.map(Source::Cell).ok_or(Error::Synthesis)
+                    })
+                    .collect()
+            }
+            (Op::Table(op), &Placement::Table { first_slot }) => inputs[0]
+                .iter()
+                .enumerate()
+                .map(|(i, source)| {
+                    let (row, lane) = layout.lookup_slot(first_slot + i);
+                    let values = witness.map(|w| w.lookups[first_slot + i]);
+                    let (x, y) = engines.lookups[lane].assign(region, row, op.table, values)?;
+                    wiring.connect(region, &x, source)?;
+                    Ok(Source::Cell(y))
+                })
+                .collect(),
+            (Op::Gather(op), Placement::Gather) => Ok(op
+                .sources
+                .iter()
+                .map(|&(i, e)| inputs[i as usize][e as usize].clone())
+                .collect()),
+            _ => Err(Error::Synthesis),
+        }
+    }
+
+    fn synthesize_linear<F: PrimeField>(
+        &self,
+        dense: &DenseChip,
+        region: &mut Region<'_, F>,
+        wiring: &mut Wiring<F>,
+        op: &LinearOp,
+        placement: &Placement,
+        input: &[Source<F>],
+    ) -> Result<Vec<Source<F>>, Error> {
+        let &Placement::Linear { first_row, tiling } = placement else {
+            return Err(Error::Synthesis);
+        };
+        let witness = self.witness.as_deref();
+        let (tile_inputs, tile_outputs) = (self.layout.shape.tile_inputs, self.layout.shape.tile_outputs);
+        let mut outputs: Vec<Option<Source<F>>> = vec![None; op.len()];
+        for plan in tile_rows(op, tiling, first_row, tile_inputs, tile_outputs) {
+            let used_inputs = plan.segments.last().map_or(0, |s| s.input_lane + s.taps.len());
+            let used_outputs = plan.segments.last().map_or(0, |s| s.output_lane + s.channels.len());
+            // Block-diagonal weights; padding taps (no input) get weight 0, so their cell is free.
+            let mut weights = vec![vec![0i64; used_inputs]; used_outputs];
+            let mut bias = vec![0i64; used_outputs];
+            for segment in &plan.segments {
+                let taps = &op.taps_at(segment.group, segment.position)[segment.taps.clone()];
+                for (j, c) in segment.channels.clone().enumerate() {
+                    let lane = &mut weights[segment.output_lane + j][segment.input_lane..];
+                    for ((w, &weight), tap) in lane.iter_mut().zip(&op.row(c)[segment.taps.clone()]).zip(taps) {
+                        *w = if tap.is_some() { weight } else { 0 };
+                    }
+                    if !plan.chain {
+                        bias[segment.output_lane + j] = op.bias[c];
+                    }
+                }
+            }
+            let weight_rows: Vec<&[i64]> = weights.iter().map(Vec::as_slice).collect();
+            let known = |values: Option<&Vec<i64>>, n: usize| -> Vec<Value<i64>> {
+                values.map_or_else(|| vec![Value::unknown(); n], |v| v.iter().map(|&x| Value::known(x)).collect())
+            };
+            let values = witness.map(|w| &w.tile_rows[plan.row]);
+            let cells = dense.assign_row(
+                region,
+                plan.row,
+                &TileRow {
+                    weights: &weight_rows,
+                    bias: &bias,
+                    chain: plan.chain,
+                    inputs: &known(values.map(|v| &v.inputs), used_inputs),
+                    accumulators: &known(values.map(|v| &v.accumulators), used_outputs),
+                },
+            )?;
+            for segment in &plan.segments {
+                let taps = &op.taps_at(segment.group, segment.position)[segment.taps.clone()];
+                for (cell, tap) in cells.inputs[segment.input_lane..].iter().zip(taps) {
+                    if let Some(i) = tap {
+                        wiring.connect(region, cell, &input[*i as usize])?;
+                    }
+                }
+                if plan.last {
+                    for (j, c) in segment.channels.clone().enumerate() {
+                        let acc = cells.accumulators[segment.output_lane + j].clone();
+                        outputs[op.output_index(c, segment.position)] = Some(Source::Cell(acc));
+                    }
+                }
+            }
+        }
+        outputs.into_iter().map(|o| o.ok_or(Error::Synthesis)).collect()
     }
 }

@@ -1,37 +1,65 @@
-//! Where every part of a network goes: tile rows, rescale units and public values.
+//! Where every operator goes: engine, rows and slots.
 //!
-//! Rows are what proving pays for, so the layout packs work side by side: the dense tiles run
-//! down their columns, the rescale units down theirs, and the public values down the instance
-//! columns, all starting at row 0. The circuit needs as many rows as the longest of the three.
+//! Rows are what proving pays for, so the layout runs every engine side by side from the top:
+//! dense tiles down their columns, units down theirs (`unit_lanes` per row), product rows, lookup
+//! slots, and the public values down the instance columns. Copy constraints connect them in any
+//! order, so operators need not be placed in the rows where their inputs were produced. The
+//! circuit needs as many rows as the longest engine (or the lookup table, if longer).
 //!
-//! A dense layer with `n` inputs and `m` outputs on an `I × O` tile takes
-//! `ceil(m / O)` output blocks × `ceil(n / I)` input chunks rows; each block is a chain of rows
-//! that accumulate one chunk each. Its `m` outputs take `m` rescale units.
+//! - A [`LinearOp`](crate::ops::LinearOp) with `G` groups of `C/G` channels, `P` positions and
+//!   `K` taps takes `G·P·ceil((C/G)/O)·ceil(K/I)` tile rows on an `I × O` tile, fewer when small
+//!   windows are packed side by side ([`tiling`](crate::tiling)).
+//! - A [`UnitOp`] takes one unit slot per element; a [`TableOp`] one lookup slot per element.
+//! - A [`ProductOp`] takes `ceil(terms/T)` product rows per output.
+//! - A [`GatherOp`](crate::ops::GatherOp) takes nothing.
 
 use ff::PrimeField;
 
 use crate::arith::to_field;
 use crate::network::Network;
+use crate::ops::{Op, ProductOp};
 use crate::shape::ShapeParams;
+use crate::table::table_rows;
+use crate::tiling::Tiling;
 
-/// Where one dense layer sits.
+/// Where one node sits.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LayerPlacement {
-    /// First tile row of the layer.
-    pub first_row: usize,
-    /// Input chunks (rows per output block).
-    pub chunks: usize,
-    /// Output blocks.
-    pub blocks: usize,
-    /// Index of the rescale unit of output 0.
-    pub first_unit: usize,
+pub enum Placement {
+    /// Tile rows from `first_row`, cut as [`tiling::tile_rows`](crate::tiling::tile_rows) says.
+    Linear {
+        /// First tile row.
+        first_row: usize,
+        /// How the node is cut into rows.
+        tiling: Tiling,
+    },
+    /// Unit slots `first_slot..first_slot + len`.
+    Unit {
+        /// First slot.
+        first_slot: usize,
+    },
+    /// Product rows from `first_row`, `chunks` per output.
+    Product {
+        /// First product row.
+        first_row: usize,
+        /// Rows per output.
+        chunks: usize,
+    },
+    /// Lookup slots `first_slot..first_slot + len`.
+    Table {
+        /// First slot.
+        first_slot: usize,
+    },
+    /// No cells.
+    Gather,
 }
 
-impl LayerPlacement {
-    /// The tile row holding input chunk `chunk` of output block `block`.
-    pub fn row(&self, block: usize, chunk: usize) -> usize {
-        self.first_row + block * self.chunks + chunk
-    }
+/// Why a network cannot be placed on a shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnsupportedByShape {
+    /// The node.
+    pub node: String,
+    /// The engine the shape lacks.
+    pub engine: &'static str,
 }
 
 /// The placement of a whole network on a shape.
@@ -39,65 +67,129 @@ impl LayerPlacement {
 pub struct Layout {
     /// The column budget.
     pub shape: ShapeParams,
-    /// Per layer.
-    pub layers: Vec<LayerPlacement>,
-    /// Rows used by dense tiles (including the unused row 0).
+    /// Per node.
+    pub placements: Vec<Placement>,
+    /// Tile rows used (row 0 is left unused, see [`Layout::new`]).
     pub tile_rows: usize,
-    /// Rescale units used.
-    pub units: usize,
-    /// Rows used by rescale units.
-    pub unit_rows: usize,
+    /// Unit slots used.
+    pub unit_slots: usize,
+    /// Product rows used (row 0 is left unused).
+    pub product_rows: usize,
+    /// Lookup slots used.
+    pub lookup_slots: usize,
+    /// Rows of the lookup table (0 without tables).
+    pub table_rows: usize,
     /// Public values (inputs then outputs).
     pub public_values: usize,
-    /// Rows used by the instance columns.
-    pub instance_rows: usize,
     /// Multiply-accumulates the network performs.
     pub macs: usize,
 }
 
 impl Layout {
-    /// Places `network` on `shape`.
-    pub fn new(network: &Network, shape: ShapeParams) -> Self {
-        let mut layers = Vec::with_capacity(network.layers.len());
-        // Tiles start at row 1: the chain gate reads the previous row, and row 0's previous row is
-        // the last (blinding) row, which `MockProver` cannot display when reporting a failure.
-        let (mut row, mut unit, mut macs) = (1, 0, 0);
-        for layer in &network.layers {
-            let placement = LayerPlacement {
-                first_row: row,
-                chunks: layer.inputs.div_ceil(shape.tile_inputs),
-                blocks: layer.outputs.div_ceil(shape.tile_outputs),
-                first_unit: unit,
-            };
-            row += placement.chunks * placement.blocks;
-            unit += layer.outputs;
-            macs += layer.inputs * layer.outputs;
-            layers.push(placement);
-        }
-        let public_values = network.input_len + network.output_len();
-        Self {
+    /// Places `network` on `shape`, or names a node whose engine the shape lacks.
+    ///
+    /// Tile and product rows start at row 1: their chain gates read the previous row, and row 0's
+    /// previous row is the last (blinding) row, which `MockProver` cannot display in failures.
+    pub fn new(network: &Network, shape: ShapeParams) -> Result<Self, UnsupportedByShape> {
+        let mut layout = Layout {
             shape,
-            layers,
-            tile_rows: row,
-            units: unit,
-            unit_rows: unit.div_ceil(shape.rescale_lanes),
-            public_values,
-            instance_rows: public_values.div_ceil(shape.instance_columns),
-            macs,
+            placements: Vec::with_capacity(network.nodes.len()),
+            tile_rows: 1,
+            unit_slots: 0,
+            product_rows: 1,
+            lookup_slots: 0,
+            table_rows: 0,
+            public_values: network.input_len() + network.output_len(),
+            macs: network.macs(),
+        };
+        let lacks = |node: &str, engine| UnsupportedByShape {
+            node: node.to_string(),
+            engine,
+        };
+        for node in &network.nodes {
+            let placement = match &node.op {
+                Op::Linear(op) => {
+                    if shape.tile_inputs == 0 {
+                        return Err(lacks(&node.name, "dense tile"));
+                    }
+                    let tiling = Tiling::new(op, shape.tile_inputs, shape.tile_outputs);
+                    let first_row = layout.tile_rows;
+                    layout.tile_rows += tiling.rows(op);
+                    Placement::Linear { first_row, tiling }
+                }
+                Op::Unit(op) => {
+                    if shape.unit_lanes == 0 {
+                        return Err(lacks(&node.name, "unit"));
+                    }
+                    let first_slot = layout.unit_slots;
+                    layout.unit_slots += op.len();
+                    Placement::Unit { first_slot }
+                }
+                Op::Product(op) => {
+                    if shape.product_terms == 0 {
+                        return Err(lacks(&node.name, "product chip"));
+                    }
+                    let chunks = product_chunks(op, shape.product_terms);
+                    let first_row = layout.product_rows;
+                    layout.product_rows += op.len() * chunks;
+                    Placement::Product { first_row, chunks }
+                }
+                Op::Table(_) => {
+                    if shape.lookup_lanes == 0 {
+                        return Err(lacks(&node.name, "lookup table"));
+                    }
+                    let first_slot = layout.lookup_slots;
+                    layout.lookup_slots += network.tensors[node.output].len();
+                    Placement::Table { first_slot }
+                }
+                Op::Gather(_) => Placement::Gather,
+            };
+            layout.placements.push(placement);
         }
+        if !network.tables.is_empty() {
+            layout.table_rows = table_rows(&network.tables);
+        }
+        Ok(layout)
+    }
+
+    /// Rows used by unit lanes.
+    pub fn unit_rows(&self) -> usize {
+        self.unit_slots.div_ceil(self.shape.unit_lanes.max(1))
+    }
+
+    /// Rows used by lookup lanes.
+    pub fn lookup_rows(&self) -> usize {
+        self.lookup_slots.div_ceil(self.shape.lookup_lanes.max(1))
+    }
+
+    /// Rows used by the instance columns.
+    pub fn instance_rows(&self) -> usize {
+        self.public_values.div_ceil(self.shape.instance_columns)
     }
 
     /// Rows the circuit needs (before blinding rows).
     pub fn rows(&self) -> usize {
-        self.tile_rows.max(self.unit_rows).max(self.instance_rows)
+        [
+            self.tile_rows,
+            self.unit_rows(),
+            self.product_rows,
+            self.lookup_rows(),
+            self.table_rows,
+            self.instance_rows(),
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0)
     }
 
-    /// `(row, lane)` of rescale unit `unit`.
-    pub fn unit_slot(&self, unit: usize) -> (usize, usize) {
-        (
-            unit / self.shape.rescale_lanes,
-            unit % self.shape.rescale_lanes,
-        )
+    /// `(row, lane)` of unit slot `slot`.
+    pub fn unit_slot(&self, slot: usize) -> (usize, usize) {
+        (slot / self.shape.unit_lanes, slot % self.shape.unit_lanes)
+    }
+
+    /// `(row, lane)` of lookup slot `slot`.
+    pub fn lookup_slot(&self, slot: usize) -> (usize, usize) {
+        (slot / self.shape.lookup_lanes, slot % self.shape.lookup_lanes)
     }
 
     /// `(instance column, row)` of public value `index` (inputs first, then outputs).
@@ -110,11 +202,16 @@ impl Layout {
 
     /// Arranges the public values (inputs then outputs) into the instance columns.
     pub fn instances<F: PrimeField>(&self, public: &[i64]) -> Vec<Vec<F>> {
-        let mut columns = vec![vec![F::ZERO; self.instance_rows]; self.shape.instance_columns];
+        let mut columns = vec![vec![F::ZERO; self.instance_rows()]; self.shape.instance_columns];
         for (index, &value) in public.iter().enumerate() {
             let (column, row) = self.public_slot(index);
             columns[column][row] = to_field(value);
         }
         columns
     }
+}
+
+/// Product rows per output.
+pub fn product_chunks(op: &ProductOp, terms_per_row: usize) -> usize {
+    op.terms.div_ceil(terms_per_row)
 }

@@ -1,141 +1,111 @@
 //! The integer network: the single definition of what a quantised model computes.
 //!
-//! Its [`forward`](Network::forward) pass is the native integer inference, the source of every
-//! witness value, and the oracle the circuit is tested against.
+//! A network is a list of operators ([`ops`](crate::ops)) in topological order over flat
+//! integer tensors. Its [`forward`](Network::forward) pass is the native integer inference, the
+//! source of every witness value, and the oracle the circuit is tested against.
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::arith::{
-    activation_in_range, relu, rescale, ACTIVATION_MAX, ACTIVATION_MIN, MAX_ACCUMULATOR, MAX_SHIFT,
-};
+use crate::arith::{activation_in_range, ACTIVATION_MAX, ACTIVATION_MIN, MAX_MAGNITUDE, MAX_SHIFT};
+use crate::ops::{FunctionTable, Op, UnitMode};
 
-/// A dense layer: `y = act(round((W·x + b) / 2^shift))`, with `act` a ReLU or the identity.
+/// Index of a tensor in [`Network::tensors`].
+pub type TensorId = usize;
+
+/// A tensor's name and shape (its values are flat, row-major).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DenseLayer {
-    /// Name of the layer (the ONNX node it came from), used in error messages.
+pub struct TensorInfo {
+    /// Name (the ONNX tensor it came from).
     pub name: String,
-    /// Number of inputs.
-    pub inputs: usize,
-    /// Number of outputs.
-    pub outputs: usize,
-    /// Weights, row-major `[outputs][inputs]`.
-    pub weights: Vec<i64>,
-    /// Bias per output, at the scale of the products (`2^(s_in + s_w)`).
-    pub bias: Vec<i64>,
-    /// Right shift applied (with rounding) after the dot product.
-    pub shift: u32,
-    /// Whether a ReLU follows.
-    pub relu: bool,
+    /// Shape.
+    pub shape: Vec<usize>,
 }
 
-impl DenseLayer {
-    /// The weights of output `j`.
-    pub fn row(&self, j: usize) -> &[i64] {
-        &self.weights[j * self.inputs..(j + 1) * self.inputs]
+impl TensorInfo {
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
     }
 
-    /// The rescale each output goes through.
-    pub fn rescale_op(&self) -> crate::rescale::RescaleOp {
-        crate::rescale::RescaleOp {
-            shift: self.shift,
-            relu: self.relu,
-        }
-    }
-
-    /// The exact integer forward pass of this layer: `(accumulators, outputs)`.
-    pub fn forward(&self, input: &[i64]) -> Result<(Vec<i64>, Vec<i64>), ForwardError> {
-        let accumulators: Vec<i64> = (0..self.outputs)
-            .into_par_iter()
-            .with_min_len(8)
-            .map(|j| {
-                self.row(j)
-                    .iter()
-                    .zip(input)
-                    .fold(self.bias[j], |acc, (&w, &x)| acc + w * x)
-            })
-            .collect();
-        let outputs = accumulators
-            .iter()
-            .enumerate()
-            .map(|(index, &acc)| {
-                let (quotient, _) = rescale(acc, self.shift);
-                if !activation_in_range(quotient) {
-                    return Err(ForwardError::ActivationOutOfRange {
-                        layer: self.name.clone(),
-                        index,
-                        value: quotient,
-                    });
-                }
-                Ok(if self.relu { relu(quotient) } else { quotient })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((accumulators, outputs))
+    /// Whether the tensor has no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
-/// A chain of dense layers over one flat input vector.
+/// One operator application.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Node {
+    /// Name (the ONNX node it came from), used in error messages.
+    pub name: String,
+    /// The operator.
+    pub op: Op,
+    /// Input tensors.
+    pub inputs: Vec<TensorId>,
+    /// Output tensor.
+    pub output: TensorId,
+}
+
+/// An integer network with one input and one output.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Network {
-    /// Length of the input vector.
-    pub input_len: usize,
-    /// The layers, applied in order.
-    pub layers: Vec<DenseLayer>,
+    /// Every tensor.
+    pub tensors: Vec<TensorInfo>,
+    /// The input tensor.
+    pub input: TensorId,
+    /// The output tensor.
+    pub output: TensorId,
+    /// Operators in topological order; each writes a distinct tensor.
+    pub nodes: Vec<Node>,
+    /// Function tables used by [`TableOp`](crate::ops::TableOp)s.
+    pub tables: Vec<FunctionTable>,
 }
 
-/// Every intermediate value of one forward pass.
+/// Every tensor value of one forward pass.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trace {
-    /// The input vector.
-    pub input: Vec<i64>,
-    /// Per layer, the accumulators `W·x + b` before the rescale.
-    pub accumulators: Vec<Vec<i64>>,
-    /// Per layer, the activations after rescale and ReLU.
-    pub outputs: Vec<Vec<i64>>,
+    /// Indexed by tensor id.
+    pub values: Vec<Vec<i64>>,
+    /// The network's output tensor id.
+    pub output: TensorId,
+    /// The network's input tensor id.
+    pub input: TensorId,
 }
 
 impl Trace {
+    /// The network's input.
+    pub fn input(&self) -> &[i64] {
+        &self.values[self.input]
+    }
+
     /// The network's output.
     pub fn output(&self) -> &[i64] {
-        self.outputs.last().map_or(&self.input, Vec::as_slice)
+        &self.values[self.output]
     }
 }
 
 /// A network that cannot be laid out in a circuit.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[derive(Debug, Error, Clone, PartialEq)]
 pub enum NetworkError {
-    /// The network has no layers.
-    #[error("the network has no layers")]
-    Empty,
-    /// A layer's dimensions disagree with its weights or with the previous layer.
-    #[error("layer '{layer}': {problem}")]
-    Shape {
-        /// Layer name.
-        layer: String,
-        /// What does not fit.
+    /// The network is structurally broken (dangling tensor, wrong sizes...).
+    #[error("node '{node}': {problem}")]
+    Malformed {
+        /// Node name (or "network").
+        node: String,
+        /// What is wrong.
         problem: String,
     },
-    /// A shift is larger than one rescale unit can perform.
-    #[error("layer '{layer}': shift {shift} exceeds the maximum of {MAX_SHIFT} bits")]
-    ShiftTooLarge {
-        /// Layer name.
-        layer: String,
-        /// The shift.
-        shift: u32,
-    },
-    /// Some accumulator could exceed the range the rescale gate is sound for.
+    /// Some value could grow beyond what the circuit is sound for.
     #[error(
-        "layer '{layer}': output {output} can reach {bound}, beyond the accumulator limit {MAX_ACCUMULATOR}; \
+        "node '{node}': values can reach {bound:.3e}, beyond the supported magnitude 2^60; \
          lower the weight precision"
     )]
-    AccumulatorTooLarge {
-        /// Layer name.
-        layer: String,
-        /// Output index.
-        output: usize,
-        /// Worst-case magnitude of the accumulator.
-        bound: i128,
+    Unbounded {
+        /// Node name.
+        node: String,
+        /// Worst-case magnitude.
+        bound: f64,
     },
 }
 
@@ -160,121 +130,283 @@ pub enum ForwardError {
         /// The quantised value.
         value: i64,
     },
-    /// A layer produced an activation outside the range the circuit can represent.
-    #[error(
-        "layer '{layer}': activation {index} is {value}, outside the quantised range \
-         [{ACTIVATION_MIN}, {ACTIVATION_MAX}]; recompile with calibration data that covers this input"
-    )]
-    ActivationOutOfRange {
-        /// Layer name.
-        layer: String,
-        /// Output index within the layer.
+    /// A node produced a value the circuit cannot represent.
+    #[error("node '{node}': element {index}: {failure}; recompile with calibration data that covers this input")]
+    Unit {
+        /// Node name.
+        node: String,
+        /// Element index within the node's output.
         index: usize,
-        /// The out-of-range quotient.
+        /// What went wrong.
+        failure: String,
+    },
+    /// A table lookup fell outside the table's domain.
+    #[error("node '{node}': element {index}: input {value} is outside the table domain [{lo}, {hi}] of {table}")]
+    TableDomain {
+        /// Node name.
+        node: String,
+        /// Element index.
+        index: usize,
+        /// The input.
         value: i64,
+        /// Table name.
+        table: String,
+        /// Domain start.
+        lo: i64,
+        /// Domain end (inclusive).
+        hi: i64,
     },
 }
 
 impl Network {
-    /// Length of the output vector.
-    pub fn output_len(&self) -> usize {
-        self.layers.last().map_or(self.input_len, |l| l.outputs)
+    /// Length of the input vector.
+    pub fn input_len(&self) -> usize {
+        self.tensors[self.input].len()
     }
 
-    /// Checks that the network is well formed and that every accumulator stays within the range
-    /// the rescale gate is sound for, for every input in the activation range.
+    /// Length of the output vector.
+    pub fn output_len(&self) -> usize {
+        self.tensors[self.output].len()
+    }
+
+    /// Multiply-accumulates of one inference (linear and product operators).
+    pub fn macs(&self) -> usize {
+        self.nodes
+            .iter()
+            .map(|n| match &n.op {
+                Op::Linear(l) => l.channels * l.positions * l.taps,
+                Op::Product(p) => p.a.len(),
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// Checks the structure (indices, sizes, topological order) and that every value stays
+    /// within [`MAX_MAGNITUDE`] for every input in the activation range (interval analysis).
     pub fn validate(&self) -> Result<(), NetworkError> {
-        if self.layers.is_empty() {
-            return Err(NetworkError::Empty);
+        let malformed = |node: &str, problem: String| NetworkError::Malformed {
+            node: node.to_string(),
+            problem,
+        };
+        let n = self.tensors.len();
+        if self.input >= n || self.output >= n {
+            return Err(malformed("network", "input or output tensor does not exist".into()));
         }
-        let mut width = self.input_len;
-        for layer in &self.layers {
-            let shape_error = |problem: String| NetworkError::Shape {
-                layer: layer.name.clone(),
-                problem,
-            };
-            if layer.inputs != width {
-                return Err(shape_error(format!(
-                    "expects {} inputs but receives {width}",
-                    layer.inputs
-                )));
+        let mut bound: Vec<Option<f64>> = vec![None; n];
+        bound[self.input] = Some(-(ACTIVATION_MIN as f64));
+        for node in &self.nodes {
+            let name = node.name.as_str();
+            if node.output >= n || bound[node.output].is_some() {
+                return Err(malformed(name, "writes a tensor that exists or is written twice".into()));
             }
-            if layer.inputs == 0 || layer.outputs == 0 {
-                return Err(shape_error("has an empty dimension".into()));
-            }
-            if layer.weights.len() != layer.inputs * layer.outputs {
-                return Err(shape_error(format!(
-                    "has {} weights, expected {} × {}",
-                    layer.weights.len(),
-                    layer.outputs,
-                    layer.inputs
-                )));
-            }
-            if layer.bias.len() != layer.outputs {
-                return Err(shape_error(format!(
-                    "has {} biases for {} outputs",
-                    layer.bias.len(),
-                    layer.outputs
-                )));
-            }
-            if layer.shift > MAX_SHIFT {
-                return Err(NetworkError::ShiftTooLarge {
-                    layer: layer.name.clone(),
-                    shift: layer.shift,
+            let inputs: Vec<(usize, f64)> = node
+                .inputs
+                .iter()
+                .map(|&t| {
+                    bound
+                        .get(t)
+                        .copied()
+                        .flatten()
+                        .map(|b| (self.tensors[t].len(), b))
+                        .ok_or_else(|| malformed(name, format!("reads tensor {t} before it is written")))
+                })
+                .collect::<Result<_, _>>()?;
+            let out_len = self.tensors[node.output].len();
+            let b = op_bound(node, &inputs, out_len, &self.tables).map_err(|p| malformed(name, p))?;
+            if !(b < MAX_MAGNITUDE as f64) {
+                return Err(NetworkError::Unbounded {
+                    node: name.to_string(),
+                    bound: b,
                 });
             }
-            let activation = i128::from(-ACTIVATION_MIN);
-            for j in 0..layer.outputs {
-                let bound = i128::from(layer.bias[j]).abs()
-                    + layer
-                        .row(j)
-                        .iter()
-                        .map(|&w| i128::from(w).abs() * activation)
-                        .sum::<i128>();
-                if bound > i128::from(MAX_ACCUMULATOR) {
-                    return Err(NetworkError::AccumulatorTooLarge {
-                        layer: layer.name.clone(),
-                        output: j,
-                        bound,
-                    });
-                }
-            }
-            width = layer.outputs;
+            bound[node.output] = Some(b);
+        }
+        if bound[self.output].is_none() {
+            return Err(malformed("network", "the output tensor is never written".into()));
         }
         Ok(())
     }
 
-    /// Runs the exact integer forward pass, keeping every intermediate value.
+    /// Runs the exact integer forward pass, keeping every tensor.
     ///
-    /// Fails if the input has the wrong length or lies outside the activation range, or if an
-    /// activation leaves the range the circuit can represent. The network must have passed
-    /// [`validate`](Self::validate).
+    /// Fails if the input has the wrong length or lies outside the activation range, or if some
+    /// node cannot represent a value. The network must have passed [`validate`](Self::validate).
     pub fn forward(&self, input: &[i64]) -> Result<Trace, ForwardError> {
-        if input.len() != self.input_len {
+        if input.len() != self.input_len() {
             return Err(ForwardError::InputLength {
-                expected: self.input_len,
+                expected: self.input_len(),
                 got: input.len(),
             });
         }
-        if let Some((index, &value)) = input
-            .iter()
-            .enumerate()
-            .find(|(_, &v)| !activation_in_range(v))
-        {
+        if let Some((index, &value)) = input.iter().enumerate().find(|(_, &v)| !activation_in_range(v)) {
             return Err(ForwardError::InputOutOfRange { index, value });
         }
-        let mut accumulators = Vec::with_capacity(self.layers.len());
-        let mut outputs: Vec<Vec<i64>> = Vec::with_capacity(self.layers.len());
-        for layer in &self.layers {
-            let x = outputs.last().map_or(input, Vec::as_slice);
-            let (acc, y) = layer.forward(x)?;
-            accumulators.push(acc);
-            outputs.push(y);
+        let mut values: Vec<Vec<i64>> = vec![Vec::new(); self.tensors.len()];
+        values[self.input] = input.to_vec();
+        for node in &self.nodes {
+            let x = |i: usize| values[node.inputs[i]].as_slice();
+            let y = match &node.op {
+                Op::Linear(op) => op.eval(x(0)),
+                Op::Unit(op) => {
+                    let values = op
+                        .eval(x(0), node.inputs.get(1).map(|_| x(1)))
+                        .map_err(|(index, failure)| ForwardError::Unit {
+                            node: node.name.clone(),
+                            index,
+                            failure: failure.to_string(),
+                        })?;
+                    if op.with_remainder {
+                        values.iter().flat_map(|u| [u.y, u.r]).collect()
+                    } else {
+                        values.iter().map(|u| u.y).collect()
+                    }
+                }
+                Op::Product(op) => op.eval(x(0), x(1)),
+                Op::Table(op) => {
+                    let table = &self.tables[op.table];
+                    x(0).iter()
+                        .enumerate()
+                        .map(|(index, &v)| {
+                            table.get(v).ok_or_else(|| ForwardError::TableDomain {
+                                node: node.name.clone(),
+                                index,
+                                value: v,
+                                table: table.name.clone(),
+                                lo: table.lo,
+                                hi: table.hi(),
+                            })
+                        })
+                        .collect::<Result<_, _>>()?
+                }
+                Op::Gather(op) => op
+                    .sources
+                    .iter()
+                    .map(|&(i, e)| x(i as usize)[e as usize])
+                    .collect(),
+            };
+            values[node.output] = y;
         }
         Ok(Trace {
-            input: input.to_vec(),
-            accumulators,
-            outputs,
+            values,
+            output: self.output,
+            input: self.input,
         })
+    }
+}
+
+/// Worst-case magnitude of a node's output given its inputs' `(length, bound)`; checks that
+/// every index the node uses exists.
+fn op_bound(node: &Node, inputs: &[(usize, f64)], out_len: usize, tables: &[FunctionTable]) -> Result<f64, String> {
+    let need = |count: usize| -> Result<(), String> {
+        if inputs.len() == count {
+            Ok(())
+        } else {
+            Err(format!("takes {count} inputs, has {}", inputs.len()))
+        }
+    };
+    let check_indices = |mut indices: Box<dyn Iterator<Item = usize> + '_>, len: usize, what: &str| -> Result<(), String> {
+        match indices.find(|&i| i >= len) {
+            Some(i) => Err(format!("{what} index {i} is out of range (length {len})")),
+            None => Ok(()),
+        }
+    };
+    let activation = -(ACTIVATION_MIN as f64);
+    match &node.op {
+        Op::Linear(op) => {
+            need(1)?;
+            let (len, x) = inputs[0];
+            if op.groups == 0
+                || op.channels % op.groups != 0
+                || op.weights.len() != op.channels * op.taps
+                || op.bias.len() != op.channels
+                || op.gather.len() != op.groups * op.positions * op.taps
+                || op.len() != out_len
+            {
+                return Err("inconsistent linear operator sizes".into());
+            }
+            check_indices(Box::new(op.gather.iter().flatten().map(|&i| i as usize)), len, "gather")?;
+            Ok((0..op.channels)
+                .map(|c| {
+                    op.bias[c].unsigned_abs() as f64
+                        + op.row(c).iter().map(|w| w.unsigned_abs() as f64).sum::<f64>() * x
+                })
+                .fold(0.0, f64::max))
+        }
+        Op::Unit(op) => {
+            if inputs.is_empty() || inputs.len() > 2 || op.output_len() != out_len {
+                return Err("inconsistent unit operator".into());
+            }
+            if op.kinds.is_empty() || (!op.kind_of.is_empty() && op.kind_of.len() != op.len()) {
+                return Err("unit operator has no computation for some element".into());
+            }
+            check_indices(Box::new(op.kind_of.iter().map(|&k| k as usize)), op.kinds.len(), "kind")?;
+            check_indices(Box::new(op.a.iter().map(|&i| i as usize)), inputs[0].0, "operand a")?;
+            let b = if op.b.is_empty() {
+                0.0
+            } else {
+                let &(len, b) = inputs.get(1).ok_or("operand b has no input")?;
+                if op.b.len() != op.len() {
+                    return Err("operand b list has the wrong length".into());
+                }
+                check_indices(Box::new(op.b.iter().map(|&i| i as usize)), len, "operand b")?;
+                b
+            };
+            let a = inputs[0].1;
+            let mut worst: f64 = 0.0;
+            for kind in &op.kinds {
+                if let UnitMode::Rescale { shift } = kind.mode {
+                    if shift > MAX_SHIFT {
+                        return Err(format!("shift {shift} exceeds {MAX_SHIFT}"));
+                    }
+                }
+                let v = kind.ca.unsigned_abs() as f64 * a
+                    + kind.cb.unsigned_abs() as f64 * b
+                    + kind.cab.unsigned_abs() as f64 * a * b
+                    + kind.caa.unsigned_abs() as f64 * a * a
+                    + kind.c0.unsigned_abs() as f64;
+                // The gate multiplies v by at most 2^16; keep it far below the field size.
+                if !(v < 2f64.powi(180)) {
+                    return Err(format!("unit input can reach {v:.3e}"));
+                }
+                let q = activation;
+                let y = (kind.relu.unsigned_abs() + kind.linear.unsigned_abs()) as f64 * q
+                    + kind.out_b.unsigned_abs() as f64 * b
+                    + kind.out_c.unsigned_abs() as f64;
+                let remainder = if op.with_remainder { f64::from(1u32 << MAX_SHIFT) } else { 0.0 };
+                worst = worst.max(y).max(remainder);
+            }
+            Ok(worst)
+        }
+        Op::Product(op) => {
+            need(2)?;
+            if op.terms == 0 || op.a.len() != op.b.len() || op.a.len() % op.terms != 0 || op.len() != out_len {
+                return Err("inconsistent product operator".into());
+            }
+            check_indices(Box::new(op.a.iter().map(|&i| i as usize)), inputs[0].0, "operand a")?;
+            check_indices(Box::new(op.b.iter().map(|&i| i as usize)), inputs[1].0, "operand b")?;
+            Ok(op.terms as f64 * inputs[0].1 * inputs[1].1)
+        }
+        Op::Table(op) => {
+            need(1)?;
+            let table = tables.get(op.table).ok_or("table does not exist")?;
+            if inputs[0].0 != out_len {
+                return Err("table output length differs from its input".into());
+            }
+            Ok(table.values.iter().map(|v| v.unsigned_abs() as f64).fold(0.0, f64::max))
+        }
+        Op::Gather(op) => {
+            if op.sources.len() != out_len {
+                return Err("gather has the wrong number of sources".into());
+            }
+            let mut worst: f64 = 0.0;
+            for &(i, e) in &op.sources {
+                let &(len, b) = inputs.get(i as usize).ok_or("gather reads a missing input")?;
+                if e as usize >= len {
+                    return Err(format!("gather index {e} is out of range (length {len})"));
+                }
+                worst = worst.max(b);
+            }
+            Ok(worst)
+        }
     }
 }

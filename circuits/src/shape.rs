@@ -2,11 +2,14 @@
 //!
 //! `halo2_proofs` 0.4 configures a circuit's columns without any parameters, so the number of
 //! columns cannot depend on the model. A [`Shape`] is a type that carries that budget as
-//! constants; a model then changes only the number of rows (and thus `k`). [`ShapeParams`] is
-//! the same information as a value, for planning and for artifacts.
+//! constants: which engines exist and how wide they are. A model then changes only the number of
+//! rows (and thus `k`), and the compiler picks, among the shapes that support the model's
+//! operators, the one predicted to prove fastest.
 
 use serde::{Deserialize, Serialize};
 use std::fmt::Debug;
+
+use crate::unit;
 
 /// The column budget of a network circuit, as a type.
 pub trait Shape: 'static + Send + Sync + Debug + Clone + Copy + Default {
@@ -17,96 +20,124 @@ pub trait Shape: 'static + Send + Sync + Debug + Clone + Copy + Default {
 /// The column budget of a network circuit, as a value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ShapeParams {
-    /// Stable name, stored in compiled models.
-    pub name: &'static str,
+    /// The shape it describes.
+    pub kind: ShapeKind,
     /// Activations read by one dense tile row.
     pub tile_inputs: usize,
     /// Accumulators (outputs) updated by one dense tile row.
     pub tile_outputs: usize,
-    /// Rescale units side by side in one row.
-    pub rescale_lanes: usize,
+    /// Unit lanes side by side in one row.
+    pub unit_lanes: usize,
+    /// Pairs per product row (0: no product chip).
+    pub product_terms: usize,
+    /// Lookup lanes (0: no lookup table).
+    pub lookup_lanes: usize,
     /// Instance columns holding the public values.
     pub instance_columns: usize,
-    /// Minimum constraint degree of the circuit (see [`NetworkCircuit`](crate::NetworkCircuit)).
+    /// Minimum constraint degree of the circuit (5: the unit's digit checks need it).
     pub min_degree: usize,
 }
 
 impl ShapeParams {
-    /// Multiply-accumulates one full tile row proves.
-    pub fn macs_per_row(&self) -> usize {
-        self.tile_inputs * self.tile_outputs
-    }
-
     /// Advice columns of a circuit of this shape.
     pub fn advice_columns(&self) -> usize {
-        self.tile_inputs + self.tile_outputs + self.rescale_lanes * crate::rescale::ADVICE_COLUMNS
+        self.tile_inputs
+            + self.tile_outputs
+            + self.unit_lanes * unit::ADVICE_COLUMNS
+            + if self.product_terms > 0 { 2 * self.product_terms + 1 } else { 0 }
+            + 2 * self.lookup_lanes
     }
 
-    /// Fixed columns of a circuit of this shape.
+    /// Fixed columns of a circuit of this shape (lookup table columns included).
     pub fn fixed_columns(&self) -> usize {
-        self.tile_inputs * self.tile_outputs
-            + self.tile_outputs
-            + 2
-            + self.rescale_lanes * crate::rescale::FIXED_COLUMNS
+        let tile = if self.tile_inputs > 0 {
+            self.tile_inputs * self.tile_outputs + self.tile_outputs + 2
+        } else {
+            0
+        };
+        tile + self.unit_lanes * unit::FIXED_COLUMNS
+            + if self.product_terms > 0 { self.product_terms + 2 } else { 0 }
+            + if self.lookup_lanes > 0 { 2 * self.lookup_lanes + 3 } else { 0 }
     }
 
     /// Columns that take part in copy constraints.
     pub fn equality_columns(&self) -> usize {
-        self.tile_inputs + self.tile_outputs + 2 * self.rescale_lanes + self.instance_columns
+        self.tile_inputs
+            + self.tile_outputs
+            + 3 * self.unit_lanes
+            + if self.product_terms > 0 { 2 * self.product_terms + 1 } else { 0 }
+            + 2 * self.lookup_lanes
+            + self.instance_columns
+    }
+
+    /// Lookup arguments.
+    pub fn lookups(&self) -> usize {
+        self.lookup_lanes
     }
 }
 
-/// A 32-input × 16-output dense tile (512 multiply-accumulates per row) with one rescale lane.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Tile32x16;
-
-impl Shape for Tile32x16 {
-    const PARAMS: ShapeParams = ShapeParams {
-        name: "tile32x16",
-        tile_inputs: 32,
-        tile_outputs: 16,
-        rescale_lanes: 1,
-        instance_columns: 4,
-        min_degree: 5,
-    };
-}
-
-/// A small 4 × 2 tile with one lane, for fast tests of the layout logic.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Tile4x2;
-
-impl Shape for Tile4x2 {
-    const PARAMS: ShapeParams = ShapeParams {
-        name: "tile4x2",
-        tile_inputs: 4,
-        tile_outputs: 2,
-        rescale_lanes: 1,
-        instance_columns: 1,
-        min_degree: 5,
-    };
-}
-
-/// Every shape the library can build; stored by name in compiled models.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ShapeKind {
-    /// [`Tile32x16`].
-    Tile32x16,
-    /// [`Tile4x2`].
-    Tile4x2,
-}
-
-impl ShapeKind {
-    /// All shapes.
-    pub const ALL: [ShapeKind; 2] = [ShapeKind::Tile32x16, ShapeKind::Tile4x2];
-
-    /// The shape's parameters.
-    pub fn params(self) -> ShapeParams {
-        match self {
-            ShapeKind::Tile32x16 => Tile32x16::PARAMS,
-            ShapeKind::Tile4x2 => Tile4x2::PARAMS,
+macro_rules! shapes {
+    ($( $(#[$doc:meta])* $name:ident / $kind:ident = $snake:literal {
+        tile: $ti:literal x $to:literal, units: $u:literal, product: $p:literal, lookups: $l:literal, instance: $i:literal
+    } )*) => {
+        /// Every shape the library can build; stored by name in compiled models.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum ShapeKind {
+            $( $(#[$doc])* #[serde(rename = $snake)] $kind, )*
         }
-    }
+
+        impl ShapeKind {
+            /// All shapes.
+            pub const ALL: &'static [ShapeKind] = &[$(ShapeKind::$kind),*];
+
+            /// The shape's parameters.
+            pub fn params(self) -> ShapeParams {
+                match self {
+                    $( ShapeKind::$kind => $name::PARAMS, )*
+                }
+            }
+
+            /// Stable name.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( ShapeKind::$kind => $snake, )*
+                }
+            }
+        }
+
+        $(
+            $(#[$doc])*
+            #[derive(Clone, Copy, Debug, Default)]
+            pub struct $name;
+
+            impl Shape for $name {
+                const PARAMS: ShapeParams = ShapeParams {
+                    kind: ShapeKind::$kind,
+                    tile_inputs: $ti,
+                    tile_outputs: $to,
+                    unit_lanes: $u,
+                    product_terms: $p,
+                    lookup_lanes: $l,
+                    instance_columns: $i,
+                    min_degree: 5,
+                };
+            }
+        )*
+
+    };
+}
+
+shapes! {
+    /// Small dense networks: a 16 × 8 tile and one unit lane.
+    Dense16x8 / Dense16x8 = "dense16x8" { tile: 16 x 8, units: 1, product: 0, lookups: 0, instance: 2 }
+    /// Dense networks: a 32 × 16 tile (512 multiply-accumulates per row) and one unit lane.
+    Dense32x16 / Dense32x16 = "dense32x16" { tile: 32 x 16, units: 1, product: 0, lookups: 0, instance: 4 }
+    /// Convolutional networks: a 32 × 16 tile and four unit lanes.
+    Conv32x16 / Conv32x16 = "conv32x16" { tile: 32 x 16, units: 4, product: 0, lookups: 0, instance: 4 }
+    /// Everything: a 16 × 8 tile, two unit lanes, an 8-pair product chip and a lookup lane.
+    General / General = "general" { tile: 16 x 8, units: 2, product: 8, lookups: 1, instance: 2 }
+    /// A tiny shape with every engine, for fast tests of the layout logic.
+    Tiny / Tiny = "tiny" { tile: 4 x 2, units: 1, product: 2, lookups: 1, instance: 1 }
 }
 
 /// Evaluates `$body` with `$S` bound to the shape type of `$kind` (a [`ShapeKind`]).
@@ -117,13 +148,26 @@ impl ShapeKind {
 #[macro_export]
 macro_rules! with_shape {
     ($kind:expr, $S:ident => $body:expr) => {{
+        use $crate::shape::ShapeKind as K;
         match $kind {
-            $crate::shape::ShapeKind::Tile32x16 => {
-                type $S = $crate::shape::Tile32x16;
+            K::Dense16x8 => {
+                type $S = $crate::shape::Dense16x8;
                 $body
             }
-            $crate::shape::ShapeKind::Tile4x2 => {
-                type $S = $crate::shape::Tile4x2;
+            K::Dense32x16 => {
+                type $S = $crate::shape::Dense32x16;
+                $body
+            }
+            K::Conv32x16 => {
+                type $S = $crate::shape::Conv32x16;
+                $body
+            }
+            K::General => {
+                type $S = $crate::shape::General;
+                $body
+            }
+            K::Tiny => {
+                type $S = $crate::shape::Tiny;
                 $body
             }
         }

@@ -80,7 +80,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     progress("compiling…");
     let (model, compiled) = compile_model(&args.model, &args.quantize)?;
     let compiled = Arc::new(compiled);
-    let samples = load_samples(&args.input, compiled.model.network.input_len)?;
+    let samples = load_samples(&args.input, compiled.model.network.input_len())?;
     let sample = &samples[0];
 
     progress("measuring native float inference (tract, 1 thread)…");

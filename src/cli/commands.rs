@@ -24,7 +24,7 @@ pub fn compile_model(
     let model =
         Model::from_onnx(&read(model_path)?).map_err(|e| Error::Import(e).in_file(model_path))?;
     let calibration = match &args.calibration {
-        Some(path) => load_samples(path, model.graph().input.len())?,
+        Some(path) => load_samples(path, model.graph().input().len())?,
         None => Vec::new(),
     };
     let compiled = model.compile(
@@ -32,9 +32,10 @@ pub fn compile_model(
         QuantizeOptions {
             activation_bits: args.activation_bits,
             weight_bits: args.weight_bits,
+            table_bits: args.table_bits,
         },
         CompileOptions {
-            shape: args.shape.into(),
+            shape: args.shape.map(Into::into),
             max_k: args.max_k,
         },
     )?;
@@ -46,33 +47,26 @@ pub fn compile(args: CompileArgs) -> Result<()> {
     let graph = model.graph();
     let q = &compiled.model;
     println!(
-        "imported {}: input '{}' {:?} → output '{}' {:?}, {} dense layers, {} MACs",
+        "imported {}: input '{}' {:?} → output '{}' {:?}; {} operators ({}); {} MACs",
         args.model.display(),
-        graph.input.name,
-        graph.input.shape,
-        graph.output.name,
-        graph.output.shape,
-        graph.layers.len(),
+        graph.input().name,
+        graph.input().shape,
+        graph.output().name,
+        graph.output().shape,
+        graph.nodes.len(),
+        graph.op_summary(),
         graph.macs()
     );
-    println!("quantised (power-of-two scales, value = integer · 2^-scale):");
-    println!("  input scale 2^{}", q.input_scale);
-    for (layer, scales) in q.network.layers.iter().zip(&q.layer_scales) {
-        println!(
-            "  layer '{}' {}→{}{}: weights 2^{}, output 2^{}, rescale shift {}",
-            layer.name,
-            layer.inputs,
-            layer.outputs,
-            if layer.relu { " + ReLU" } else { "" },
-            scales.weight,
-            scales.output,
-            layer.shift
-        );
-    }
+    println!(
+        "quantised (power-of-two scales, value = integer · 2^-scale): input 2^{}, output 2^{}; {} integer operators",
+        q.input_scale,
+        q.output_scale,
+        q.network.nodes.len()
+    );
     let c = &compiled.cost;
     println!(
-        "cost: k = {}, rows = {} (of {} usable), columns = {} advice + {} fixed + {} instance, lookups = {}",
-        c.k, c.rows, c.usable_rows, c.advice_columns, c.fixed_columns, c.instance_columns, c.lookups
+        "cost: k = {}, rows = {} (of {} usable), columns = {} advice + {} fixed + {} instance, lookups = {} (shape {})",
+        c.k, c.rows, c.usable_rows, c.advice_columns, c.fixed_columns, c.instance_columns, c.lookups, c.shape.name()
     );
     match &compiled.fidelity {
         Some(f) => println!(
@@ -95,7 +89,7 @@ pub fn compile(args: CompileArgs) -> Result<()> {
 
 pub fn run(args: RunArgs) -> Result<()> {
     let compiled = load_compiled(&args.model)?;
-    let samples = load_samples(&args.input, compiled.model.network.input_len)?;
+    let samples = load_samples(&args.input, compiled.model.network.input_len())?;
     let outputs = samples
         .iter()
         .enumerate()
@@ -117,7 +111,7 @@ pub fn run(args: RunArgs) -> Result<()> {
 
 pub fn prove(args: ProveArgs) -> Result<()> {
     let compiled = load_compiled(&args.model)?;
-    let samples = load_samples(&args.input, compiled.model.network.input_len)?;
+    let samples = load_samples(&args.input, compiled.model.network.input_len())?;
     let sample = samples.get(args.sample).ok_or_else(|| {
         Error::Input(InputError::NoSuchSample {
             requested: args.sample,

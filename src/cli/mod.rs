@@ -48,15 +48,18 @@ struct QuantizeArgs {
     /// Calibration samples ({"input_data": [[...], ...]}) used to choose the scales.
     #[arg(long, value_name = "CAL.json")]
     calibration: Option<PathBuf>,
-    /// Bits the largest calibration activation maps to (2–12).
+    /// Bits the largest calibration activation maps to (2–14).
     #[arg(long, default_value_t = 10, value_name = "BITS")]
     activation_bits: u32,
-    /// Bits the largest weight of a layer maps to (2–24).
+    /// Bits the largest weight of a tensor maps to (2–24).
     #[arg(long, default_value_t = 14, value_name = "BITS")]
     weight_bits: u32,
-    /// Column budget of the circuit.
-    #[arg(long, value_enum, default_value = "tile32x16")]
-    shape: ShapeArg,
+    /// log2 of the entries of each function table (sigmoid, tanh, erf, exp), 4–12.
+    #[arg(long, default_value_t = 9, value_name = "BITS")]
+    table_bits: u32,
+    /// Column budget of the circuit [default: the cheapest that fits].
+    #[arg(long, value_enum)]
+    shape: Option<ShapeArg>,
     /// Refuse to build circuits with more than 2^K rows.
     #[arg(long, value_name = "K")]
     max_k: Option<u32>,
@@ -64,17 +67,26 @@ struct QuantizeArgs {
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum ShapeArg {
-    /// 32 inputs × 16 outputs per row.
-    Tile32x16,
-    /// 4 inputs × 2 outputs per row (tests).
-    Tile4x2,
+    /// 16 × 8 dense tile, one unit lane.
+    Dense16x8,
+    /// 32 × 16 dense tile, one unit lane.
+    Dense32x16,
+    /// 32 × 16 dense tile, four unit lanes.
+    Conv32x16,
+    /// Every engine: tile, units, product chip, lookup lane.
+    General,
+    /// Tiny shape with every engine (tests).
+    Tiny,
 }
 
 impl From<ShapeArg> for ShapeKind {
     fn from(s: ShapeArg) -> Self {
         match s {
-            ShapeArg::Tile32x16 => ShapeKind::Tile32x16,
-            ShapeArg::Tile4x2 => ShapeKind::Tile4x2,
+            ShapeArg::Dense16x8 => ShapeKind::Dense16x8,
+            ShapeArg::Dense32x16 => ShapeKind::Dense32x16,
+            ShapeArg::Conv32x16 => ShapeKind::Conv32x16,
+            ShapeArg::General => ShapeKind::General,
+            ShapeArg::Tiny => ShapeKind::Tiny,
         }
     }
 }

@@ -36,7 +36,7 @@ pub fn samples(dir: &str, file: &str, input_len: usize) -> Vec<Vec<f32>> {
 /// Compiles a fixture with its calibration data.
 pub fn compile(dir: &str, options: QuantizeOptions) -> Arc<CompiledModel> {
     let model = model(dir);
-    let calibration = samples(dir, "calibration.json", model.graph().input.len());
+    let calibration = samples(dir, "calibration.json", model.graph().input().len());
     Arc::new(
         model
             .compile(&calibration, options, CompileOptions::default())
