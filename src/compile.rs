@@ -89,7 +89,10 @@ impl CostReport {
     /// matters as much as the rows.
     pub fn predicted_cost(&self) -> f64 {
         let degree = 5usize;
-        let committed = self.advice_columns + self.equality_columns.div_ceil(degree - 2) + 3 * self.lookups + (degree - 1);
+        let committed = self.advice_columns
+            + self.equality_columns.div_ceil(degree - 2)
+            + 3 * self.lookups
+            + (degree - 1);
         let n = (1usize << self.k) as f64;
         committed as f64 * (n + 256.0) + self.fixed_columns as f64 * n / 20.0
     }
@@ -139,7 +142,10 @@ pub struct CompiledModel {
 }
 
 /// The layout, `k` and cost of `network` on `shape`, if the shape has the engines it needs.
-fn place(network: &Network, shape: ShapeParams) -> Result<(Layout, u32, CostReport), zkinfer_circuits::layout::UnsupportedByShape> {
+fn place(
+    network: &Network,
+    shape: ShapeParams,
+) -> Result<(Layout, u32, CostReport), zkinfer_circuits::layout::UnsupportedByShape> {
     let layout = Layout::new(network, shape)?;
     let (k, reserved) = with_shape!(shape.kind, S => (
         NetworkCircuit::<S>::min_k::<Fp>(&layout),
@@ -156,14 +162,20 @@ impl CompiledModel {
         let network = Arc::new(model.network.clone());
         let candidates: Vec<ShapeKind> = match options.shape {
             Some(shape) => vec![shape],
-            None => ShapeKind::ALL.iter().copied().filter(|&s| s != ShapeKind::Tiny).collect(),
+            None => ShapeKind::ALL
+                .iter()
+                .copied()
+                .filter(|&s| s != ShapeKind::Tiny)
+                .collect(),
         };
         let mut best: Option<(Layout, u32, CostReport)> = None;
         let mut refusal = None;
         for shape in candidates {
             match place(&network, shape.params()) {
                 Ok(placed) => {
-                    let better = best.as_ref().is_none_or(|b| placed.2.predicted_cost() < b.2.predicted_cost());
+                    let better = best
+                        .as_ref()
+                        .is_none_or(|b| placed.2.predicted_cost() < b.2.predicted_cost());
                     if better {
                         best = Some(placed);
                     }

@@ -16,7 +16,10 @@ pub fn eval_node(node: &FloatNode, values: &[Vec<f32>], output: &TensorSpec) -> 
         } => linear(x(0), weights, bias, *channels, geometry),
         FloatOp::Relu => x(0).iter().map(|v| v.max(0.0)).collect(),
         FloatOp::Clip { lo, hi } => x(0).iter().map(|v| v.max(*lo).min(*hi)).collect(),
-        FloatOp::LeakyRelu { alpha } => x(0).iter().map(|&v| if v >= 0.0 { v } else { alpha * v }).collect(),
+        FloatOp::LeakyRelu { alpha } => x(0)
+            .iter()
+            .map(|&v| if v >= 0.0 { v } else { alpha * v })
+            .collect(),
         FloatOp::Binary { op, a, b } => {
             let (x0, x1) = (x(0), x(1));
             a.iter()
@@ -41,7 +44,12 @@ pub fn eval_node(node: &FloatNode, values: &[Vec<f32>], output: &TensorSpec) -> 
             let (x0, x1) = (x(0), x(1));
             a.chunks(*terms)
                 .zip(b.chunks(*terms))
-                .map(|(ai, bi)| ai.iter().zip(bi).map(|(&i, &j)| x0[i as usize] * x1[j as usize]).sum())
+                .map(|(ai, bi)| {
+                    ai.iter()
+                        .zip(bi)
+                        .map(|(&i, &j)| x0[i as usize] * x1[j as usize])
+                        .sum()
+                })
                 .collect()
         }
         FloatOp::Softmax { row } => x(0)
@@ -53,7 +61,11 @@ pub fn eval_node(node: &FloatNode, values: &[Vec<f32>], output: &TensorSpec) -> 
                 e.into_iter().map(move |v| v / s)
             })
             .collect(),
-        FloatOp::LayerNorm { gamma, beta, epsilon } => x(0)
+        FloatOp::LayerNorm {
+            gamma,
+            beta,
+            epsilon,
+        } => x(0)
             .chunks(gamma.len())
             .flat_map(|r| {
                 let n = r.len() as f32;
@@ -69,19 +81,33 @@ pub fn eval_node(node: &FloatNode, values: &[Vec<f32>], output: &TensorSpec) -> 
         FloatOp::Function(f) => x(0).iter().map(|&v| f.eval(f64::from(v)) as f32).collect(),
         FloatOp::Gather { sources } => {
             debug_assert_eq!(sources.len(), output.len());
-            sources.iter().map(|&(i, e)| x(i as usize)[e as usize]).collect()
+            sources
+                .iter()
+                .map(|&(i, e)| x(i as usize)[e as usize])
+                .collect()
         }
     }
 }
 
-fn linear(x: &[f32], weights: &[f32], bias: &[f32], channels: usize, geometry: &LinearGeometry) -> Vec<f32> {
+fn linear(
+    x: &[f32],
+    weights: &[f32],
+    bias: &[f32],
+    channels: usize,
+    geometry: &LinearGeometry,
+) -> Vec<f32> {
     let taps = weights.len() / channels;
     match geometry {
         LinearGeometry::Rows { positions } => (0..*positions)
             .flat_map(|p| {
                 let row = &x[p * taps..(p + 1) * taps];
                 (0..channels).map(move |c| {
-                    bias[c] + weights[c * taps..(c + 1) * taps].iter().zip(row).map(|(w, v)| w * v).sum::<f32>()
+                    bias[c]
+                        + weights[c * taps..(c + 1) * taps]
+                            .iter()
+                            .zip(row)
+                            .map(|(w, v)| w * v)
+                            .sum::<f32>()
                 })
             })
             .collect(),
@@ -127,7 +153,12 @@ fn max_pool(x: &[f32], conv: &Conv2d) -> Vec<f32> {
     for c in 0..conv.in_channels {
         for p in 0..positions {
             let t = &gather[(c * positions + p) * taps..(c * positions + p + 1) * taps];
-            y.push(t.iter().flatten().map(|&i| x[i as usize]).fold(f32::NEG_INFINITY, f32::max));
+            y.push(
+                t.iter()
+                    .flatten()
+                    .map(|&i| x[i as usize])
+                    .fold(f32::NEG_INFINITY, f32::max),
+            );
         }
     }
     y

@@ -19,9 +19,21 @@ pub struct FidelityReport {
     pub argmax_matches: usize,
     /// Samples the quantised model refused (a value outside its range).
     pub refused: usize,
+    /// With labels: samples the float model classifies correctly.
+    #[serde(default)]
+    pub float_correct: Option<usize>,
+    /// With labels: samples the quantised model classifies correctly.
+    #[serde(default)]
+    pub quantized_correct: Option<usize>,
 }
 
 impl FidelityReport {
+    /// With labels: accuracy drop in percentage points (float − quantised).
+    pub fn accuracy_drop_points(&self) -> Option<f64> {
+        let (f, q) = (self.float_correct?, self.quantized_correct?);
+        Some(100.0 * (f as f64 - q as f64) / self.samples.max(1) as f64)
+    }
+
     /// Fraction of samples whose argmax agrees (refused samples count as disagreeing).
     pub fn argmax_agreement(&self) -> f64 {
         if self.samples == 0 {
@@ -43,6 +55,16 @@ impl std::fmt::Display for FidelityReport {
             self.samples,
             100.0 * self.argmax_agreement()
         )?;
+        if let (Some(fc), Some(qc)) = (self.float_correct, self.quantized_correct) {
+            let n = self.samples.max(1) as f64;
+            write!(
+                f,
+                "; accuracy float {:.2} % → quantised {:.2} % ({:+.2} points)",
+                100.0 * fc as f64 / n,
+                100.0 * qc as f64 / n,
+                100.0 * (qc as f64 - fc as f64) / n
+            )?;
+        }
         if self.refused > 0 {
             write!(f, ", {} refused as out of range", self.refused)?;
         }
@@ -62,27 +84,39 @@ pub fn argmax(values: &[f32]) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
-/// Compares `model` with the float `reference` on `samples`.
+/// Compares `model` with the float `reference` on `samples` (and, given `labels`, both models'
+/// accuracy).
 pub fn measure(
     reference: &FloatReference,
     model: &QuantizedModel,
     samples: &[Vec<f32>],
+    labels: Option<&[usize]>,
 ) -> Result<FidelityReport, Error> {
+    let labels = labels.filter(|l| l.len() == samples.len());
     let mut report = FidelityReport {
         samples: samples.len(),
         max_abs_error: 0.0,
         mean_abs_error: 0.0,
         argmax_matches: 0,
         refused: 0,
+        float_correct: labels.map(|_| 0),
+        quantized_correct: labels.map(|_| 0),
     };
     let mut total_error = 0.0;
     let mut compared = 0usize;
     for (i, sample) in samples.iter().enumerate() {
         let float = reference.run(sample)?;
+        let label = labels.map(|l| l[i]);
+        if let (Some(label), Some(correct)) = (label, report.float_correct.as_mut()) {
+            *correct += usize::from(argmax(&float) == Some(label));
+        }
         let Ok(quantised) = model.run(i, sample) else {
             report.refused += 1;
             continue;
         };
+        if let (Some(label), Some(correct)) = (label, report.quantized_correct.as_mut()) {
+            *correct += usize::from(argmax(&quantised) == Some(label));
+        }
         for (q, f) in quantised.iter().zip(&float) {
             let e = f64::from((q - f).abs());
             report.max_abs_error = report.max_abs_error.max(e);

@@ -248,7 +248,12 @@ impl Graph {
         self.nodes
             .iter()
             .map(|n| match &n.op {
-                FloatOp::Linear { weights, geometry, channels, .. } => match geometry {
+                FloatOp::Linear {
+                    weights,
+                    geometry,
+                    channels,
+                    ..
+                } => match geometry {
                     LinearGeometry::Rows { positions } => positions * weights.len(),
                     LinearGeometry::Conv(c) => {
                         let (h, w) = c.output();
@@ -267,7 +272,10 @@ impl Graph {
         let mut counts: Vec<(String, usize)> = Vec::new();
         for node in &self.nodes {
             let name = match &node.op {
-                FloatOp::Linear { geometry: LinearGeometry::Conv(_), .. } => "conv".to_string(),
+                FloatOp::Linear {
+                    geometry: LinearGeometry::Conv(_),
+                    ..
+                } => "conv".to_string(),
                 FloatOp::Linear { .. } => "dense".to_string(),
                 FloatOp::Function(f) => f.name().to_lowercase(),
                 FloatOp::Binary { op, .. } => format!("{op:?}").to_lowercase(),

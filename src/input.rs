@@ -12,8 +12,8 @@ use crate::error::InputError;
 struct InputFile {
     input_data: Vec<Vec<f64>>,
     // Fixture files may carry labels and reference logits next to the inputs.
-    #[serde(default, rename = "labels")]
-    _labels: Option<serde_json::Value>,
+    #[serde(default)]
+    labels: Option<Vec<usize>>,
     #[serde(default, rename = "float_logits")]
     _float_logits: Option<serde_json::Value>,
 }
@@ -59,6 +59,13 @@ pub fn parse_samples(json: &[u8], input_len: usize) -> Result<Vec<Vec<f32>>, Inp
         return Err(InputError::Empty);
     }
     Ok(samples)
+}
+
+/// The `labels` of an input file (one class index per sample), if it has them.
+pub fn parse_labels(json: &[u8]) -> Result<Option<Vec<usize>>, InputError> {
+    let file: InputFile =
+        serde_json::from_slice(json).map_err(|e| InputError::Malformed(e.to_string()))?;
+    Ok(file.labels)
 }
 
 #[cfg(test)]

@@ -82,6 +82,28 @@ impl CompiledModel {
         let witness = CircuitWitness::new(self.network(), self.layout(), &trace)?;
         Ok((trace, witness))
     }
+
+    /// Checks `witness` against the circuit with halo2's `MockProver` (no keys, no proof):
+    /// `Ok` if every constraint holds for the given public values, else the failures, one per
+    /// line. For tests and for debugging a model.
+    pub fn mock_check(&self, witness: &CircuitWitness, public: &[i64]) -> Result<(), String> {
+        let instances = self.layout().instances::<Fp>(public);
+        let witness = Arc::new(witness.clone());
+        let result = with_shape!(self.shape, S => {
+            let circuit = NetworkCircuit::<S>::new(self.network().clone(), self.layout().clone())
+                .with_witness(witness);
+            halo2_proofs::dev::MockProver::run(self.k, &circuit, instances).map(|p| p.verify())
+        });
+        match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(failures)) => Err(failures
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")),
+            Err(e) => Err(format!("synthesis failed: {e:?}")),
+        }
+    }
 }
 
 /// Everything needed to prove inferences of one model.

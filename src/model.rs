@@ -47,6 +47,17 @@ impl Model {
         Ok(quantize(&self.graph, calibration, options)?)
     }
 
+    /// Compares the quantised model of `compiled` with the float model on held-out `samples`
+    /// (accuracy too, given one label per sample).
+    pub fn fidelity(
+        &self,
+        compiled: &CompiledModel,
+        samples: &[Vec<f32>],
+        labels: Option<&[usize]>,
+    ) -> Result<fidelity::FidelityReport, Error> {
+        fidelity::measure(&self.float_reference()?, &compiled.model, samples, labels)
+    }
+
     /// Quantises, compiles, and measures fidelity against the float model on the calibration
     /// samples (when there are any).
     pub fn compile(
@@ -59,7 +70,12 @@ impl Model {
         let mut compiled = CompiledModel::new(quantized, compile_options)?;
         if !calibration.is_empty() {
             let reference = self.float_reference()?;
-            compiled.fidelity = Some(fidelity::measure(&reference, &compiled.model, calibration)?);
+            compiled.fidelity = Some(fidelity::measure(
+                &reference,
+                &compiled.model,
+                calibration,
+                None,
+            )?);
         }
         Ok(compiled)
     }

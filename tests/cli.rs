@@ -181,13 +181,23 @@ fn run_handles_several_samples() {
 fn missing_and_truncated_files() {
     let missing = SETUP.dir.path().join("nope.onnx");
     assert_fails(
-        &zkinfer(&["compile", path(&missing), "-o", path(&SETUP.dir.path().join("x.zkm"))]),
+        &zkinfer(&[
+            "compile",
+            path(&missing),
+            "-o",
+            path(&SETUP.dir.path().join("x.zkm")),
+        ]),
         &["cannot read", "nope.onnx"],
     );
     let onnx = std::fs::read(fixture(&format!("{MODEL}/model.onnx"))).unwrap();
     let truncated = SETUP.file("truncated.onnx", &onnx[..onnx.len() / 2]);
     assert_fails(
-        &zkinfer(&["compile", path(&truncated), "-o", path(&SETUP.dir.path().join("x.zkm"))]),
+        &zkinfer(&[
+            "compile",
+            path(&truncated),
+            "-o",
+            path(&SETUP.dir.path().join("x.zkm")),
+        ]),
         &["not a valid ONNX model"],
     );
     let zkm = std::fs::read(&SETUP.zkm).unwrap();
@@ -208,9 +218,26 @@ fn missing_and_truncated_files() {
 #[test]
 fn unsupported_operators_are_all_listed() {
     let out = SETUP.dir.path().join("never.zkm");
-    let o = zkinfer(&["compile", path(&fixture("variants/many_unsupported.onnx")), "-o", path(&out)]);
-    assert_fails(&o, &["InstanceNormalization (node 'inorm')", "Elu (node 'elu')", "Resize (node 'upsample')"]);
-    let o = zkinfer(&["compile", path(&fixture("variants/lstm.onnx")), "-o", path(&out)]);
+    let o = zkinfer(&[
+        "compile",
+        path(&fixture("variants/many_unsupported.onnx")),
+        "-o",
+        path(&out),
+    ]);
+    assert_fails(
+        &o,
+        &[
+            "InstanceNormalization (node 'inorm')",
+            "Elu (node 'elu')",
+            "Resize (node 'upsample')",
+        ],
+    );
+    let o = zkinfer(&[
+        "compile",
+        path(&fixture("variants/lstm.onnx")),
+        "-o",
+        path(&out),
+    ]);
     assert_fails(&o, &["LSTM (node 'rnn')"]);
     assert!(!out.exists());
 }

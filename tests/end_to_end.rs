@@ -146,7 +146,11 @@ fn proofs_are_randomised_but_seeded_proofs_are_reproducible() {
 #[test]
 fn witness_is_identical_with_one_thread_and_many() {
     let compiled = Arc::clone(&SMALL_MLP.0);
-    let input = samples(SMALL, "calibration.json", compiled.model.network.input_len());
+    let input = samples(
+        SMALL,
+        "calibration.json",
+        compiled.model.network.input_len(),
+    );
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

@@ -130,7 +130,9 @@ pub fn from_field<F: PrimeField>(value: F) -> Option<i64> {
     if let Some(v) = small(value) {
         return i64::try_from(v).ok();
     }
-    small(-value).and_then(|v| i64::try_from(v).ok()).map(|v| -v)
+    small(-value)
+        .and_then(|v| i64::try_from(v).ok())
+        .map(|v| -v)
 }
 
 #[cfg(test)]
@@ -153,7 +155,10 @@ mod tests {
         for shift in 0..=MAX_SHIFT {
             for value in [-100_000i128, -12345, -1, 0, 1, 777, 99_999] {
                 let (q, r) = rescale(value, shift);
-                assert_eq!(value + i128::from(rounding_half(shift)), q * (1 << shift) + r);
+                assert_eq!(
+                    value + i128::from(rounding_half(shift)),
+                    q * (1 << shift) + r
+                );
                 assert!((0..1 << shift).contains(&r));
                 let exact = value as f64 / f64::from(1u32 << shift);
                 assert!((q as f64 - exact).abs() <= 0.5);

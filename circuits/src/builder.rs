@@ -32,7 +32,13 @@ impl NetworkBuilder {
     }
 
     /// Adds a node writing a new tensor of `shape`; returns the tensor.
-    pub fn push(&mut self, name: &str, op: Op, inputs: Vec<TensorId>, shape: Vec<usize>) -> TensorId {
+    pub fn push(
+        &mut self,
+        name: &str,
+        op: Op,
+        inputs: Vec<TensorId>,
+        shape: Vec<usize>,
+    ) -> TensorId {
         let output = self.tensors.len();
         self.tensors.push(TensorInfo {
             name: name.to_string(),
@@ -108,8 +114,20 @@ impl Conv2d {
             (size + pad - dilation * (kernel - 1) - 1) / stride + 1
         };
         (
-            extent(self.input.0, self.pads[0] + self.pads[2], self.kernel.0, self.stride.0, self.dilation.0),
-            extent(self.input.1, self.pads[1] + self.pads[3], self.kernel.1, self.stride.1, self.dilation.1),
+            extent(
+                self.input.0,
+                self.pads[0] + self.pads[2],
+                self.kernel.0,
+                self.stride.0,
+                self.dilation.0,
+            ),
+            extent(
+                self.input.1,
+                self.pads[1] + self.pads[3],
+                self.kernel.1,
+                self.stride.1,
+                self.dilation.1,
+            ),
         )
     }
 
@@ -131,10 +149,17 @@ impl Conv2d {
                     for c in g * per_group..(g + 1) * per_group {
                         for ky in 0..self.kernel.0 {
                             for kx in 0..self.kernel.1 {
-                                let y = (oy * self.stride.0 + ky * self.dilation.0) as isize - self.pads[0] as isize;
-                                let x = (ox * self.stride.1 + kx * self.dilation.1) as isize - self.pads[1] as isize;
-                                let inside = (0..ih as isize).contains(&y) && (0..iw as isize).contains(&x);
-                                gather.push(inside.then(|| (c * ih * iw + y as usize * iw + x as usize) as u32));
+                                let y = (oy * self.stride.0 + ky * self.dilation.0) as isize
+                                    - self.pads[0] as isize;
+                                let x = (ox * self.stride.1 + kx * self.dilation.1) as isize
+                                    - self.pads[1] as isize;
+                                let inside =
+                                    (0..ih as isize).contains(&y) && (0..iw as isize).contains(&x);
+                                gather.push(
+                                    inside.then(|| {
+                                        (c * ih * iw + y as usize * iw + x as usize) as u32
+                                    }),
+                                );
                             }
                         }
                     }

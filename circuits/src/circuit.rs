@@ -23,8 +23,8 @@ use crate::ops::{LinearOp, Op};
 use crate::product::{ProductChip, ProductConfig};
 use crate::shape::Shape;
 use crate::table::{configure_table, load_table, LookupChip, LookupConfig, TableColumns};
-use crate::unit::{UnitChip, UnitConfig};
 use crate::tiling::tile_rows;
+use crate::unit::{UnitChip, UnitConfig};
 use crate::witness::CircuitWitness;
 
 /// Columns of a network circuit.
@@ -99,7 +99,12 @@ struct Wiring<F: PrimeField> {
 }
 
 impl<F: PrimeField> Wiring<F> {
-    fn connect(&mut self, region: &mut Region<'_, F>, cell: &AssignedCell<F, F>, source: &Source<F>) -> Result<(), Error> {
+    fn connect(
+        &mut self,
+        region: &mut Region<'_, F>,
+        cell: &AssignedCell<F, F>,
+        source: &Source<F>,
+    ) -> Result<(), Error> {
         match source {
             Source::Public(index) => {
                 self.public.push((cell.cell(), *index));
@@ -129,11 +134,18 @@ impl<F: PrimeField, S: Shape> Circuit<F> for NetworkCircuit<S> {
         meta.set_minimum_degree(shape.min_degree);
         let dense = (shape.tile_inputs > 0)
             .then(|| DenseChip::configure(meta, shape.tile_inputs, shape.tile_outputs));
-        let units = (0..shape.unit_lanes).map(|_| UnitChip::configure(meta)).collect();
-        let product = (shape.product_terms > 0).then(|| ProductChip::configure(meta, shape.product_terms));
+        let units = (0..shape.unit_lanes)
+            .map(|_| UnitChip::configure(meta))
+            .collect();
+        let product =
+            (shape.product_terms > 0).then(|| ProductChip::configure(meta, shape.product_terms));
         let table = (shape.lookup_lanes > 0).then(|| configure_table(meta));
         let lookups = table
-            .map(|t| (0..shape.lookup_lanes).map(|_| LookupChip::configure(meta, t)).collect())
+            .map(|t| {
+                (0..shape.lookup_lanes)
+                    .map(|_| LookupChip::configure(meta, t))
+                    .collect()
+            })
             .unwrap_or_default();
         let instance = (0..shape.instance_columns)
             .map(|_| {
@@ -152,15 +164,29 @@ impl<F: PrimeField, S: Shape> Circuit<F> for NetworkCircuit<S> {
         }
     }
 
-    fn synthesize(&self, config: NetworkConfig, mut layouter: impl Layouter<F>) -> Result<(), Error> {
+    fn synthesize(
+        &self,
+        config: NetworkConfig,
+        mut layouter: impl Layouter<F>,
+    ) -> Result<(), Error> {
         if let Some(table) = config.table {
             load_table(&mut layouter, table, &self.network.tables)?;
         }
         let engines = Engines {
             dense: config.dense.clone().map(DenseChip::construct),
-            units: config.units.iter().cloned().map(UnitChip::construct).collect(),
+            units: config
+                .units
+                .iter()
+                .cloned()
+                .map(UnitChip::construct)
+                .collect(),
             product: config.product.clone().map(ProductChip::construct),
-            lookups: config.lookups.iter().cloned().map(LookupChip::construct).collect(),
+            lookups: config
+                .lookups
+                .iter()
+                .cloned()
+                .map(LookupChip::construct)
+                .collect(),
         };
         let network = &*self.network;
         let public = layouter.assign_region(
@@ -171,14 +197,22 @@ impl<F: PrimeField, S: Shape> Circuit<F> for NetworkCircuit<S> {
                     _marker: PhantomData,
                 };
                 let mut sources: Vec<Option<Vec<Source<F>>>> = vec![None; network.tensors.len()];
-                sources[network.input] = Some((0..network.input_len()).map(Source::Public).collect());
+                sources[network.input] =
+                    Some((0..network.input_len()).map(Source::Public).collect());
                 for (node, placement) in network.nodes.iter().zip(&self.layout.placements) {
                     let inputs: Vec<&[Source<F>]> = node
                         .inputs
                         .iter()
                         .map(|&t| sources[t].as_deref().ok_or(Error::Synthesis))
                         .collect::<Result<_, _>>()?;
-                    let outputs = self.synthesize_node(&engines, &mut region, &mut wiring, node, placement, &inputs)?;
+                    let outputs = self.synthesize_node(
+                        &engines,
+                        &mut region,
+                        &mut wiring,
+                        node,
+                        placement,
+                        &inputs,
+                    )?;
                     sources[node.output] = Some(outputs);
                 }
                 let output = sources[network.output].as_ref().ok_or(Error::Synthesis)?;
@@ -252,11 +286,16 @@ impl<S: Shape> NetworkCircuit<S> {
                         let mut last = None;
                         for chunk in 0..chunks {
                             let row = first_row + o * chunks + chunk;
-                            let range = o * op.terms + chunk * terms..o * op.terms + ((chunk + 1) * terms).min(op.terms);
+                            let range = o * op.terms + chunk * terms
+                                ..o * op.terms + ((chunk + 1) * terms).min(op.terms);
                             let values = witness.map(|w| &w.product_rows[row]);
-                            let cells = chip.assign_row(region, row, range.len(), chunk > 0, values)?;
-                            for ((cell, &i), (cell_b, &j)) in
-                                cells.a.iter().zip(&op.a[range.clone()]).zip(cells.b.iter().zip(&op.b[range]))
+                            let cells =
+                                chip.assign_row(region, row, range.len(), chunk > 0, values)?;
+                            for ((cell, &i), (cell_b, &j)) in cells
+                                .a
+                                .iter()
+                                .zip(&op.a[range.clone()])
+                                .zip(cells.b.iter().zip(&op.b[range]))
                             {
                                 wiring.connect(region, cell, &inputs[0][i as usize])?;
                                 wiring.connect(region, cell_b, &inputs[1][j as usize])?;
@@ -300,11 +339,20 @@ impl<S: Shape> NetworkCircuit<S> {
             return Err(Error::Synthesis);
         };
         let witness = self.witness.as_deref();
-        let (tile_inputs, tile_outputs) = (self.layout.shape.tile_inputs, self.layout.shape.tile_outputs);
+        let (tile_inputs, tile_outputs) = (
+            self.layout.shape.tile_inputs,
+            self.layout.shape.tile_outputs,
+        );
         let mut outputs: Vec<Option<Source<F>>> = vec![None; op.len()];
         for plan in tile_rows(op, tiling, first_row, tile_inputs, tile_outputs) {
-            let used_inputs = plan.segments.last().map_or(0, |s| s.input_lane + s.taps.len());
-            let used_outputs = plan.segments.last().map_or(0, |s| s.output_lane + s.channels.len());
+            let used_inputs = plan
+                .segments
+                .last()
+                .map_or(0, |s| s.input_lane + s.taps.len());
+            let used_outputs = plan
+                .segments
+                .last()
+                .map_or(0, |s| s.output_lane + s.channels.len());
             // Block-diagonal weights; padding taps (no input) get weight 0, so their cell is free.
             let mut weights = vec![vec![0i64; used_inputs]; used_outputs];
             let mut bias = vec![0i64; used_outputs];
@@ -312,7 +360,11 @@ impl<S: Shape> NetworkCircuit<S> {
                 let taps = &op.taps_at(segment.group, segment.position)[segment.taps.clone()];
                 for (j, c) in segment.channels.clone().enumerate() {
                     let lane = &mut weights[segment.output_lane + j][segment.input_lane..];
-                    for ((w, &weight), tap) in lane.iter_mut().zip(&op.row(c)[segment.taps.clone()]).zip(taps) {
+                    for ((w, &weight), tap) in lane
+                        .iter_mut()
+                        .zip(&op.row(c)[segment.taps.clone()])
+                        .zip(taps)
+                    {
                         *w = if tap.is_some() { weight } else { 0 };
                     }
                     if !plan.chain {
@@ -322,7 +374,10 @@ impl<S: Shape> NetworkCircuit<S> {
             }
             let weight_rows: Vec<&[i64]> = weights.iter().map(Vec::as_slice).collect();
             let known = |values: Option<&Vec<i64>>, n: usize| -> Vec<Value<i64>> {
-                values.map_or_else(|| vec![Value::unknown(); n], |v| v.iter().map(|&x| Value::known(x)).collect())
+                values.map_or_else(
+                    || vec![Value::unknown(); n],
+                    |v| v.iter().map(|&x| Value::known(x)).collect(),
+                )
             };
             let values = witness.map(|w| &w.tile_rows[plan.row]);
             let cells = dense.assign_row(
@@ -351,6 +406,9 @@ impl<S: Shape> NetworkCircuit<S> {
                 }
             }
         }
-        outputs.into_iter().map(|o| o.ok_or(Error::Synthesis)).collect()
+        outputs
+            .into_iter()
+            .map(|o| o.ok_or(Error::Synthesis))
+            .collect()
     }
 }

@@ -189,7 +189,10 @@ impl Layout {
 
     /// `(row, lane)` of lookup slot `slot`.
     pub fn lookup_slot(&self, slot: usize) -> (usize, usize) {
-        (slot / self.shape.lookup_lanes, slot % self.shape.lookup_lanes)
+        (
+            slot / self.shape.lookup_lanes,
+            slot % self.shape.lookup_lanes,
+        )
     }
 
     /// `(instance column, row)` of public value `index` (inputs first, then outputs).

@@ -27,6 +27,8 @@ pub mod witness;
 pub use circuit::NetworkCircuit;
 pub use layout::Layout;
 pub use network::{ForwardError, Network, NetworkError, Node, TensorId, TensorInfo, Trace};
-pub use ops::{FunctionTable, GatherOp, LinearOp, Op, ProductOp, TableOp, UnitKind, UnitMode, UnitOp};
+pub use ops::{
+    FunctionTable, GatherOp, LinearOp, Op, ProductOp, TableOp, UnitKind, UnitMode, UnitOp,
+};
 pub use shape::{Shape, ShapeKind, ShapeParams};
 pub use witness::CircuitWitness;

@@ -190,14 +190,20 @@ impl Network {
         };
         let n = self.tensors.len();
         if self.input >= n || self.output >= n {
-            return Err(malformed("network", "input or output tensor does not exist".into()));
+            return Err(malformed(
+                "network",
+                "input or output tensor does not exist".into(),
+            ));
         }
         let mut bound: Vec<Option<f64>> = vec![None; n];
         bound[self.input] = Some(-(ACTIVATION_MIN as f64));
         for node in &self.nodes {
             let name = node.name.as_str();
             if node.output >= n || bound[node.output].is_some() {
-                return Err(malformed(name, "writes a tensor that exists or is written twice".into()));
+                return Err(malformed(
+                    name,
+                    "writes a tensor that exists or is written twice".into(),
+                ));
             }
             let inputs: Vec<(usize, f64)> = node
                 .inputs
@@ -208,11 +214,14 @@ impl Network {
                         .copied()
                         .flatten()
                         .map(|b| (self.tensors[t].len(), b))
-                        .ok_or_else(|| malformed(name, format!("reads tensor {t} before it is written")))
+                        .ok_or_else(|| {
+                            malformed(name, format!("reads tensor {t} before it is written"))
+                        })
                 })
                 .collect::<Result<_, _>>()?;
             let out_len = self.tensors[node.output].len();
-            let b = op_bound(node, &inputs, out_len, &self.tables).map_err(|p| malformed(name, p))?;
+            let b =
+                op_bound(node, &inputs, out_len, &self.tables).map_err(|p| malformed(name, p))?;
             if !(b < MAX_MAGNITUDE as f64) {
                 return Err(NetworkError::Unbounded {
                     node: name.to_string(),
@@ -222,9 +231,38 @@ impl Network {
             bound[node.output] = Some(b);
         }
         if bound[self.output].is_none() {
-            return Err(malformed("network", "the output tensor is never written".into()));
+            return Err(malformed(
+                "network",
+                "the output tensor is never written".into(),
+            ));
+        }
+        if let Some(i) = (0..self.output_len()).find(|&i| self.is_input_copy(self.output, i)) {
+            return Err(malformed(
+                "network",
+                format!(
+                    "output element {i} is a copy of an input element; route it through a unit"
+                ),
+            ));
         }
         Ok(())
+    }
+
+    /// Whether element `index` of `tensor` is, through gathers only, an element of the input.
+    pub fn is_input_copy(&self, mut tensor: TensorId, mut index: usize) -> bool {
+        loop {
+            if tensor == self.input {
+                return true;
+            }
+            let Some(node) = self.nodes.iter().find(|n| n.output == tensor) else {
+                return false;
+            };
+            let Op::Gather(op) = &node.op else {
+                return false;
+            };
+            let (input, element) = op.sources[index];
+            tensor = node.inputs[input as usize];
+            index = element as usize;
+        }
     }
 
     /// Runs the exact integer forward pass, keeping every tensor.
@@ -238,7 +276,11 @@ impl Network {
                 got: input.len(),
             });
         }
-        if let Some((index, &value)) = input.iter().enumerate().find(|(_, &v)| !activation_in_range(v)) {
+        if let Some((index, &value)) = input
+            .iter()
+            .enumerate()
+            .find(|(_, &v)| !activation_in_range(v))
+        {
             return Err(ForwardError::InputOutOfRange { index, value });
         }
         let mut values: Vec<Vec<i64>> = vec![Vec::new(); self.tensors.len()];
@@ -248,13 +290,13 @@ impl Network {
             let y = match &node.op {
                 Op::Linear(op) => op.eval(x(0)),
                 Op::Unit(op) => {
-                    let values = op
-                        .eval(x(0), node.inputs.get(1).map(|_| x(1)))
-                        .map_err(|(index, failure)| ForwardError::Unit {
+                    let values = op.eval(x(0), node.inputs.get(1).map(|_| x(1))).map_err(
+                        |(index, failure)| ForwardError::Unit {
                             node: node.name.clone(),
                             index,
                             failure: failure.to_string(),
-                        })?;
+                        },
+                    )?;
                     if op.with_remainder {
                         values.iter().flat_map(|u| [u.y, u.r]).collect()
                     } else {
@@ -296,7 +338,12 @@ impl Network {
 
 /// Worst-case magnitude of a node's output given its inputs' `(length, bound)`; checks that
 /// every index the node uses exists.
-fn op_bound(node: &Node, inputs: &[(usize, f64)], out_len: usize, tables: &[FunctionTable]) -> Result<f64, String> {
+fn op_bound(
+    node: &Node,
+    inputs: &[(usize, f64)],
+    out_len: usize,
+    tables: &[FunctionTable],
+) -> Result<f64, String> {
     let need = |count: usize| -> Result<(), String> {
         if inputs.len() == count {
             Ok(())
@@ -304,7 +351,10 @@ fn op_bound(node: &Node, inputs: &[(usize, f64)], out_len: usize, tables: &[Func
             Err(format!("takes {count} inputs, has {}", inputs.len()))
         }
     };
-    let check_indices = |mut indices: Box<dyn Iterator<Item = usize> + '_>, len: usize, what: &str| -> Result<(), String> {
+    let check_indices = |mut indices: Box<dyn Iterator<Item = usize> + '_>,
+                         len: usize,
+                         what: &str|
+     -> Result<(), String> {
         match indices.find(|&i| i >= len) {
             Some(i) => Err(format!("{what} index {i} is out of range (length {len})")),
             None => Ok(()),
@@ -324,11 +374,19 @@ fn op_bound(node: &Node, inputs: &[(usize, f64)], out_len: usize, tables: &[Func
             {
                 return Err("inconsistent linear operator sizes".into());
             }
-            check_indices(Box::new(op.gather.iter().flatten().map(|&i| i as usize)), len, "gather")?;
+            check_indices(
+                Box::new(op.gather.iter().flatten().map(|&i| i as usize)),
+                len,
+                "gather",
+            )?;
             Ok((0..op.channels)
                 .map(|c| {
                     op.bias[c].unsigned_abs() as f64
-                        + op.row(c).iter().map(|w| w.unsigned_abs() as f64).sum::<f64>() * x
+                        + op.row(c)
+                            .iter()
+                            .map(|w| w.unsigned_abs() as f64)
+                            .sum::<f64>()
+                            * x
                 })
                 .fold(0.0, f64::max))
         }
@@ -339,8 +397,16 @@ fn op_bound(node: &Node, inputs: &[(usize, f64)], out_len: usize, tables: &[Func
             if op.kinds.is_empty() || (!op.kind_of.is_empty() && op.kind_of.len() != op.len()) {
                 return Err("unit operator has no computation for some element".into());
             }
-            check_indices(Box::new(op.kind_of.iter().map(|&k| k as usize)), op.kinds.len(), "kind")?;
-            check_indices(Box::new(op.a.iter().map(|&i| i as usize)), inputs[0].0, "operand a")?;
+            check_indices(
+                Box::new(op.kind_of.iter().map(|&k| k as usize)),
+                op.kinds.len(),
+                "kind",
+            )?;
+            check_indices(
+                Box::new(op.a.iter().map(|&i| i as usize)),
+                inputs[0].0,
+                "operand a",
+            )?;
             let b = if op.b.is_empty() {
                 0.0
             } else {
@@ -372,18 +438,34 @@ fn op_bound(node: &Node, inputs: &[(usize, f64)], out_len: usize, tables: &[Func
                 let y = (kind.relu.unsigned_abs() + kind.linear.unsigned_abs()) as f64 * q
                     + kind.out_b.unsigned_abs() as f64 * b
                     + kind.out_c.unsigned_abs() as f64;
-                let remainder = if op.with_remainder { f64::from(1u32 << MAX_SHIFT) } else { 0.0 };
+                let remainder = if op.with_remainder {
+                    f64::from(1u32 << MAX_SHIFT)
+                } else {
+                    0.0
+                };
                 worst = worst.max(y).max(remainder);
             }
             Ok(worst)
         }
         Op::Product(op) => {
             need(2)?;
-            if op.terms == 0 || op.a.len() != op.b.len() || op.a.len() % op.terms != 0 || op.len() != out_len {
+            if op.terms == 0
+                || op.a.len() != op.b.len()
+                || op.a.len() % op.terms != 0
+                || op.len() != out_len
+            {
                 return Err("inconsistent product operator".into());
             }
-            check_indices(Box::new(op.a.iter().map(|&i| i as usize)), inputs[0].0, "operand a")?;
-            check_indices(Box::new(op.b.iter().map(|&i| i as usize)), inputs[1].0, "operand b")?;
+            check_indices(
+                Box::new(op.a.iter().map(|&i| i as usize)),
+                inputs[0].0,
+                "operand a",
+            )?;
+            check_indices(
+                Box::new(op.b.iter().map(|&i| i as usize)),
+                inputs[1].0,
+                "operand b",
+            )?;
             Ok(op.terms as f64 * inputs[0].1 * inputs[1].1)
         }
         Op::Table(op) => {
@@ -392,7 +474,11 @@ fn op_bound(node: &Node, inputs: &[(usize, f64)], out_len: usize, tables: &[Func
             if inputs[0].0 != out_len {
                 return Err("table output length differs from its input".into());
             }
-            Ok(table.values.iter().map(|v| v.unsigned_abs() as f64).fold(0.0, f64::max))
+            Ok(table
+                .values
+                .iter()
+                .map(|v| v.unsigned_abs() as f64)
+                .fold(0.0, f64::max))
         }
         Op::Gather(op) => {
             if op.sources.len() != out_len {
@@ -400,7 +486,9 @@ fn op_bound(node: &Node, inputs: &[(usize, f64)], out_len: usize, tables: &[Func
             }
             let mut worst: f64 = 0.0;
             for &(i, e) in &op.sources {
-                let &(len, b) = inputs.get(i as usize).ok_or("gather reads a missing input")?;
+                let &(len, b) = inputs
+                    .get(i as usize)
+                    .ok_or("gather reads a missing input")?;
                 if e as usize >= len {
                     return Err(format!("gather index {e} is out of range (length {len})"));
                 }

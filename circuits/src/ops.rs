@@ -89,7 +89,10 @@ impl LinearOp {
                     .zip(taps)
                     .filter_map(|(&w, t)| t.map(|i| i128::from(w) * i128::from(x[i as usize])))
                     .sum::<i128>();
-                (self.output_index(c, p), (i128::from(self.bias[c]) + sum) as i64)
+                (
+                    self.output_index(c, p),
+                    (i128::from(self.bias[c]) + sum) as i64,
+                )
             })
             .collect();
         for (index, value) in values {
@@ -236,7 +239,9 @@ impl std::fmt::Display for UnitFailure {
                 crate::arith::ACTIVATION_MAX
             ),
             UnitFailure::RemainderTooLarge(r) => write!(f, "remainder {r} exceeds 2^{MAX_SHIFT}"),
-            UnitFailure::NonPositiveDivisor(b) => write!(f, "division by {b}, which is not positive"),
+            UnitFailure::NonPositiveDivisor(b) => {
+                write!(f, "division by {b}, which is not positive")
+            }
             UnitFailure::NegativeSqrt(v) => write!(f, "square root of the negative value {v}"),
             UnitFailure::Negative(q) => write!(f, "value {q} should not be negative"),
         }
@@ -305,7 +310,11 @@ impl UnitOp {
     }
 
     /// Exact integer evaluation: per element `(a, b, q, r, y)`.
-    pub fn eval(&self, x0: &[i64], x1: Option<&[i64]>) -> Result<Vec<UnitValues>, (usize, UnitFailure)> {
+    pub fn eval(
+        &self,
+        x0: &[i64],
+        x1: Option<&[i64]>,
+    ) -> Result<Vec<UnitValues>, (usize, UnitFailure)> {
         (0..self.len())
             .into_par_iter()
             .with_min_len(256)

@@ -125,7 +125,8 @@ impl ProductChip {
             let value = value.map_or(Value::unknown(), |v| Value::known(to_field::<F>(v)));
             region.assign_advice(|| "", column, offset, || value)
         };
-        let factor = |values: Option<&Vec<i64>>, i: usize| values.map(|v| v.get(i).copied().unwrap_or(0));
+        let factor =
+            |values: Option<&Vec<i64>>, i: usize| values.map(|v| v.get(i).copied().unwrap_or(0));
         let a = (0..pairs)
             .map(|i| advice(region, c.a[i], factor(values.map(|v| &v.a), i)))
             .collect::<Result<Vec<_>, _>>()?;
@@ -159,8 +160,16 @@ mod tests {
             let (a, b) = ([3i64, -1, 4, 1, -5], [9i64, 2, -6, 5, 3]);
             let first = 3 * 9 - 2 - 24;
             Dot(vec![
-                ProductRow { a: a[..3].to_vec(), b: b[..3].to_vec(), acc: first },
-                ProductRow { a: a[3..].to_vec(), b: b[3..].to_vec(), acc: first + 5 - 15 },
+                ProductRow {
+                    a: a[..3].to_vec(),
+                    b: b[..3].to_vec(),
+                    acc: first,
+                },
+                ProductRow {
+                    a: a[3..].to_vec(),
+                    b: b[3..].to_vec(),
+                    acc: first + 5 - 15,
+                },
             ])
         }
     }
@@ -174,7 +183,11 @@ mod tests {
         fn configure(meta: &mut ConstraintSystem<Fp>) -> ProductConfig {
             ProductChip::configure(meta, T)
         }
-        fn synthesize(&self, config: ProductConfig, mut layouter: impl Layouter<Fp>) -> Result<(), Error> {
+        fn synthesize(
+            &self,
+            config: ProductConfig,
+            mut layouter: impl Layouter<Fp>,
+        ) -> Result<(), Error> {
             let chip = ProductChip::construct(config);
             layouter.assign_region(
                 || "dot",

@@ -44,7 +44,11 @@ impl ShapeParams {
         self.tile_inputs
             + self.tile_outputs
             + self.unit_lanes * unit::ADVICE_COLUMNS
-            + if self.product_terms > 0 { 2 * self.product_terms + 1 } else { 0 }
+            + if self.product_terms > 0 {
+                2 * self.product_terms + 1
+            } else {
+                0
+            }
             + 2 * self.lookup_lanes
     }
 
@@ -56,8 +60,16 @@ impl ShapeParams {
             0
         };
         tile + self.unit_lanes * unit::FIXED_COLUMNS
-            + if self.product_terms > 0 { self.product_terms + 2 } else { 0 }
-            + if self.lookup_lanes > 0 { 2 * self.lookup_lanes + 3 } else { 0 }
+            + if self.product_terms > 0 {
+                self.product_terms + 2
+            } else {
+                0
+            }
+            + if self.lookup_lanes > 0 {
+                2 * self.lookup_lanes + 3
+            } else {
+                0
+            }
     }
 
     /// Columns that take part in copy constraints.
@@ -65,7 +77,11 @@ impl ShapeParams {
         self.tile_inputs
             + self.tile_outputs
             + 3 * self.unit_lanes
-            + if self.product_terms > 0 { 2 * self.product_terms + 1 } else { 0 }
+            + if self.product_terms > 0 {
+                2 * self.product_terms + 1
+            } else {
+                0
+            }
             + 2 * self.lookup_lanes
             + self.instance_columns
     }

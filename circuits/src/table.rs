@@ -94,7 +94,10 @@ pub struct LookupChip {
 
 impl LookupChip {
     /// Allocates a lane and its lookup into `table`.
-    pub fn configure<F: PrimeField>(meta: &mut ConstraintSystem<F>, table: TableColumns) -> LookupConfig {
+    pub fn configure<F: PrimeField>(
+        meta: &mut ConstraintSystem<F>,
+        table: TableColumns,
+    ) -> LookupConfig {
         let x = meta.advice_column();
         let y = meta.advice_column();
         let active = meta.fixed_column();
@@ -106,7 +109,11 @@ impl LookupChip {
             let tag = meta.query_fixed(tag);
             let x = meta.query_advice(x, Rotation::cur());
             let y = meta.query_advice(y, Rotation::cur());
-            vec![(tag, table.tag), (active.clone() * x, table.x), (active * y, table.y)]
+            vec![
+                (tag, table.tag),
+                (active.clone() * x, table.x),
+                (active * y, table.y),
+            ]
         });
         LookupConfig { x, y, active, tag }
     }
@@ -126,7 +133,12 @@ impl LookupChip {
     ) -> Result<(AssignedCell<F, F>, AssignedCell<F, F>), Error> {
         let c = &self.config;
         region.assign_fixed(|| "", c.active, offset, || Value::known(F::ONE))?;
-        region.assign_fixed(|| "", c.tag, offset, || Value::known(F::from(function as u64 + 1)))?;
+        region.assign_fixed(
+            || "",
+            c.tag,
+            offset,
+            || Value::known(F::from(function as u64 + 1)),
+        )?;
         let cell = |v: Option<i64>| v.map_or(Value::unknown(), |v| Value::known(to_field::<F>(v)));
         let x = region.assign_advice(|| "", c.x, offset, || cell(values.map(|v| v.0)))?;
         let y = region.assign_advice(|| "", c.y, offset, || cell(values.map(|v| v.1)))?;
@@ -147,8 +159,16 @@ mod tests {
 
     fn functions() -> Vec<FunctionTable> {
         vec![
-            FunctionTable { name: "square".into(), lo: -4, values: (-4i64..=4).map(|x| x * x).collect() },
-            FunctionTable { name: "negate".into(), lo: 0, values: (0i64..8).map(|x| -x).collect() },
+            FunctionTable {
+                name: "square".into(),
+                lo: -4,
+                values: (-4i64..=4).map(|x| x * x).collect(),
+            },
+            FunctionTable {
+                name: "negate".into(),
+                lo: 0,
+                values: (0i64..8).map(|x| -x).collect(),
+            },
         ]
     }
 
@@ -193,7 +213,10 @@ mod tests {
 
     #[test]
     fn honest_lookups_pass() {
-        assert_eq!(check(vec![(0, -3, 9), (0, 4, 16), (1, 5, -5), (0, 0, 0)]), Ok(()));
+        assert_eq!(
+            check(vec![(0, -3, 9), (0, 4, 16), (1, 5, -5), (0, 0, 0)]),
+            Ok(())
+        );
     }
 
     #[test]

@@ -30,11 +30,17 @@ impl Tiling {
         let blocks = per_group.div_ceil(outputs);
         let chunks = op.taps.div_ceil(inputs);
         let pack = if blocks == 1 && chunks == 1 {
-            (inputs / op.taps.max(1)).min(outputs / per_group.max(1)).max(1)
+            (inputs / op.taps.max(1))
+                .min(outputs / per_group.max(1))
+                .max(1)
         } else {
             1
         };
-        Self { blocks, chunks, pack }
+        Self {
+            blocks,
+            chunks,
+            pack,
+        }
     }
 
     /// Number of chains.
@@ -79,7 +85,13 @@ pub struct TileRowPlan {
 }
 
 /// Every tile row of `op`, starting at `first_row`.
-pub fn tile_rows(op: &LinearOp, tiling: Tiling, first_row: usize, inputs: usize, outputs: usize) -> Vec<TileRowPlan> {
+pub fn tile_rows(
+    op: &LinearOp,
+    tiling: Tiling,
+    first_row: usize,
+    inputs: usize,
+    outputs: usize,
+) -> Vec<TileRowPlan> {
     let per_group = op.channels / op.groups;
     let chain_segment = |chain: usize, chunk: usize, lane: usize| {
         let block = chain % tiling.blocks;
@@ -123,7 +135,14 @@ mod tests {
     fn dense_layers_chain_chunks_within_blocks() {
         let op = dense(70, 20, vec![0; 1400], vec![0; 20]);
         let t = Tiling::new(&op, 32, 16);
-        assert_eq!(t, Tiling { blocks: 2, chunks: 3, pack: 1 });
+        assert_eq!(
+            t,
+            Tiling {
+                blocks: 2,
+                chunks: 3,
+                pack: 1
+            }
+        );
         let rows = tile_rows(&op, t, 1, 32, 16);
         assert_eq!(rows.len(), 6);
         assert_eq!(rows[2].segments[0].taps, 64..70);
@@ -151,6 +170,9 @@ mod tests {
         let last = &rows[0].segments[7];
         assert_eq!((last.input_lane, last.output_lane), (28, 7));
         assert_eq!(rows[1].segments.len(), 4);
-        assert_eq!((rows[1].segments[3].group, rows[1].segments[3].position), (2, 3));
+        assert_eq!(
+            (rows[1].segments[3].group, rows[1].segments[3].position),
+            (2, 3)
+        );
     }
 }

@@ -36,7 +36,8 @@ use halo2_proofs::{
 };
 
 use crate::arith::{
-    digits, rounding_half, to_field, to_field_wide, ACTIVATION_BITS, MAX_SHIFT, QUOTIENT_DIGITS, REMAINDER_DIGITS,
+    digits, rounding_half, to_field, to_field_wide, ACTIVATION_BITS, MAX_SHIFT, QUOTIENT_DIGITS,
+    REMAINDER_DIGITS,
 };
 use crate::ops::{UnitFailure, UnitKind, UnitMode};
 
@@ -184,13 +185,16 @@ impl UnitChip {
         let y = meta.advice_column();
         let z = meta.advice_column();
         let quotient: Vec<_> = (0..QUOTIENT_DIGITS).map(|_| meta.advice_column()).collect();
-        let remainder: Vec<_> = (0..REMAINDER_DIGITS).map(|_| meta.advice_column()).collect();
+        let remainder: Vec<_> = (0..REMAINDER_DIGITS)
+            .map(|_| meta.advice_column())
+            .collect();
         let fixed: [Column<Fixed>; FIXED_COLUMNS] = std::array::from_fn(|_| meta.fixed_column());
         for column in [a, b, y, z] {
             meta.enable_equality(column);
         }
         let pow = |base: u64, e: usize| F::from(base).pow_vartime([e as u64]);
-        let combine = |meta: &mut halo2_proofs::plonk::VirtualCells<'_, F>, cols: &[Column<Advice>]| {
+        let combine = |meta: &mut halo2_proofs::plonk::VirtualCells<'_, F>,
+                       cols: &[Column<Advice>]| {
             cols.iter()
                 .enumerate()
                 .fold(Expression::Constant(F::ZERO), |acc, (i, &c)| {
@@ -199,12 +203,17 @@ impl UnitChip {
         };
 
         meta.create_gate("unit decompose", |meta| {
-            let [active, ca, cb, cab, caa, c0, qmul, div, sqrt, ..] = fixed.map(|c| meta.query_fixed(c));
+            let [active, ca, cb, cab, caa, c0, qmul, div, sqrt, ..] =
+                fixed.map(|c| meta.query_fixed(c));
             let a = meta.query_advice(a, Rotation::cur());
             let b = meta.query_advice(b, Rotation::cur());
             let q = combine(meta, &quotient) - active.clone() * F::from(QUOTIENT_OFFSET as u64);
             let r = combine(meta, &remainder);
-            let v = ca * a.clone() + cb * b.clone() + cab * a.clone() * b.clone() + caa * a.clone() * a + c0;
+            let v = ca * a.clone()
+                + cb * b.clone()
+                + cab * a.clone() * b.clone()
+                + caa * a.clone() * a
+                + c0;
             vec![v - q.clone() * (qmul + div * b + sqrt * q) - active * r]
         });
         meta.create_gate("unit digit", |meta| {
@@ -270,7 +279,12 @@ impl UnitChip {
         let c = &self.config;
         for (&column, &value) in c.fixed.iter().zip(&FixedRow::new(kind).0) {
             if value != 0 {
-                region.assign_fixed(|| "", column, offset, || Value::known(to_field_wide::<F>(value)))?;
+                region.assign_fixed(
+                    || "",
+                    column,
+                    offset,
+                    || Value::known(to_field_wide::<F>(value)),
+                )?;
             }
         }
         let advice = |region: &mut Region<'_, F>, column, value: Option<i64>| {
@@ -317,7 +331,11 @@ mod tests {
             meta.set_minimum_degree(5);
             UnitChip::configure(meta)
         }
-        fn synthesize(&self, config: UnitConfig, mut layouter: impl Layouter<Fp>) -> Result<(), Error> {
+        fn synthesize(
+            &self,
+            config: UnitConfig,
+            mut layouter: impl Layouter<Fp>,
+        ) -> Result<(), Error> {
             let chip = UnitChip::construct(config);
             layouter.assign_region(
                 || "units",
@@ -352,17 +370,50 @@ mod tests {
         out_c: 0,
         nonneg: false,
     };
-    const PLAIN_7: UnitKind = UnitKind { mode: UnitMode::Rescale { shift: 7 }, relu: 0, linear: 1, ..RELU_4 };
+    const PLAIN_7: UnitKind = UnitKind {
+        mode: UnitMode::Rescale { shift: 7 },
+        relu: 0,
+        linear: 1,
+        ..RELU_4
+    };
     /// max(a, b) = relu(a − b) + b.
-    const MAX: UnitKind = UnitKind { mode: UnitMode::Rescale { shift: 0 }, cb: -1, out_b: 1, ..RELU_4 };
+    const MAX: UnitKind = UnitKind {
+        mode: UnitMode::Rescale { shift: 0 },
+        cb: -1,
+        out_b: 1,
+        ..RELU_4
+    };
     /// round((a·b + 3·a² − 5) / 2^3).
-    const MUL: UnitKind = UnitKind { mode: UnitMode::Rescale { shift: 3 }, ca: 0, cab: 1, caa: 3, c0: -5, ..PLAIN_7 };
+    const MUL: UnitKind = UnitKind {
+        mode: UnitMode::Rescale { shift: 3 },
+        ca: 0,
+        cab: 1,
+        caa: 3,
+        c0: -5,
+        ..PLAIN_7
+    };
     /// floor(1000 / b).
-    const RECIPROCAL: UnitKind = UnitKind { mode: UnitMode::Divide, ca: 0, c0: 1000, ..PLAIN_7 };
+    const RECIPROCAL: UnitKind = UnitKind {
+        mode: UnitMode::Divide,
+        ca: 0,
+        c0: 1000,
+        ..PLAIN_7
+    };
     /// floor(sqrt(a)).
-    const SQRT: UnitKind = UnitKind { mode: UnitMode::Sqrt, nonneg: true, ..PLAIN_7 };
+    const SQRT: UnitKind = UnitKind {
+        mode: UnitMode::Sqrt,
+        nonneg: true,
+        ..PLAIN_7
+    };
     /// Asserts b − a − 1 ≥ 0.
-    const LESS: UnitKind = UnitKind { mode: UnitMode::Rescale { shift: 0 }, ca: -1, cb: 1, c0: -1, nonneg: true, ..PLAIN_7 };
+    const LESS: UnitKind = UnitKind {
+        mode: UnitMode::Rescale { shift: 0 },
+        ca: -1,
+        cb: 1,
+        c0: -1,
+        nonneg: true,
+        ..PLAIN_7
+    };
 
     #[test]
     fn honest_units_pass_in_every_mode() {
@@ -371,7 +422,15 @@ mod tests {
             for relu in [false, true] {
                 let kind = UnitKind::rescale(shift, relu);
                 let scale = 1i64 << shift;
-                for v in [0, 1, -1, 5 * scale + 3, -(7 * scale) - 1, ACTIVATION_MAX * scale, ACTIVATION_MIN * scale] {
+                for v in [
+                    0,
+                    1,
+                    -1,
+                    5 * scale + 3,
+                    -(7 * scale) - 1,
+                    ACTIVATION_MAX * scale,
+                    ACTIVATION_MIN * scale,
+                ] {
                     units.push(honest(kind, v, 0));
                 }
             }
@@ -394,7 +453,10 @@ mod tests {
     fn honest_witness_matches_the_integer_semantics() {
         assert_eq!(UnitWitness::honest(&MAX, 5, -3).unwrap().y, 5);
         assert_eq!(UnitWitness::honest(&MAX, -9, 4).unwrap().y, 4);
-        assert_eq!(UnitWitness::honest(&MUL, -7, 12).unwrap().y, (-84 + 147 - 5 + 4) >> 3);
+        assert_eq!(
+            UnitWitness::honest(&MUL, -7, 12).unwrap().y,
+            (-84 + 147 - 5 + 4) >> 3
+        );
         assert_eq!(UnitWitness::honest(&RECIPROCAL, 0, 7).unwrap().y, 142);
         assert_eq!(UnitWitness::honest(&SQRT, 99, 0).unwrap().y, 9);
         assert!(UnitWitness::honest(&LESS, 4, 4).is_err());

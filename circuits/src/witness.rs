@@ -9,8 +9,8 @@ use rayon::prelude::*;
 use crate::layout::{Layout, Placement};
 use crate::network::{ForwardError, Network, Trace};
 use crate::ops::{LinearOp, Op, ProductOp};
-use crate::tiling::{tile_rows, TileRowPlan};
 use crate::product::ProductRow;
+use crate::tiling::{tile_rows, TileRowPlan};
 use crate::unit::UnitWitness;
 
 /// Advice values of one dense tile row.
@@ -66,10 +66,12 @@ impl CircuitWitness {
                         .into_par_iter()
                         .map(|i| {
                             let (a, b) = op.operands(i, x(0), x1);
-                            UnitWitness::honest(op.kind(i), a, b).map_err(|failure| ForwardError::Unit {
-                                node: node.name.clone(),
-                                index: i,
-                                failure: failure.to_string(),
+                            UnitWitness::honest(op.kind(i), a, b).map_err(|failure| {
+                                ForwardError::Unit {
+                                    node: node.name.clone(),
+                                    index: i,
+                                    failure: failure.to_string(),
+                                }
                             })
                         })
                         .collect::<Result<Vec<_>, _>>()?;
@@ -80,11 +82,15 @@ impl CircuitWitness {
                     witness.product_rows[*first_row..first_row + op.len() * chunks]
                         .par_chunks_mut(*chunks)
                         .enumerate()
-                        .for_each(|(output, rows)| product_chain(op, x(0), x(1), output, terms, rows));
+                        .for_each(|(output, rows)| {
+                            product_chain(op, x(0), x(1), output, terms, rows)
+                        });
                 }
                 (Op::Table(_), Placement::Table { .. }) => {
                     let y = trace.values[node.output].as_slice();
-                    witness.lookups.extend(x(0).iter().copied().zip(y.iter().copied()));
+                    witness
+                        .lookups
+                        .extend(x(0).iter().copied().zip(y.iter().copied()));
                 }
                 (Op::Gather(_), Placement::Gather) => {}
                 _ => unreachable!("layouts place every node on its own engine"),
@@ -107,7 +113,10 @@ fn linear_rows(op: &LinearOp, x: &[i64], plans: &[TileRowPlan], rows: &mut [Tile
         row.accumulators.clear();
         for (segment, sum) in plan.segments.iter().zip(&mut sums) {
             let taps = &op.taps_at(segment.group, segment.position)[segment.taps.clone()];
-            let inputs: Vec<i64> = taps.iter().map(|t| t.map_or(0, |i| x[i as usize])).collect();
+            let inputs: Vec<i64> = taps
+                .iter()
+                .map(|t| t.map_or(0, |i| x[i as usize]))
+                .collect();
             for (acc, c) in sum.iter_mut().zip(segment.channels.clone()) {
                 *acc += op.row(c)[segment.taps.clone()]
                     .iter()
@@ -124,13 +133,29 @@ fn linear_rows(op: &LinearOp, x: &[i64], plans: &[TileRowPlan], rows: &mut [Tile
 }
 
 /// Fills the rows of one output of a product node.
-fn product_chain(op: &ProductOp, x0: &[i64], x1: &[i64], output: usize, terms: usize, rows: &mut [ProductRow]) {
+fn product_chain(
+    op: &ProductOp,
+    x0: &[i64],
+    x1: &[i64],
+    output: usize,
+    terms: usize,
+    rows: &mut [ProductRow],
+) {
     let mut acc: i128 = 0;
     for (chunk, row) in rows.iter_mut().enumerate() {
-        let range = output * op.terms + chunk * terms..output * op.terms + ((chunk + 1) * terms).min(op.terms);
-        row.a = op.a[range.clone()].iter().map(|&i| x0[i as usize]).collect();
+        let range = output * op.terms + chunk * terms
+            ..output * op.terms + ((chunk + 1) * terms).min(op.terms);
+        row.a = op.a[range.clone()]
+            .iter()
+            .map(|&i| x0[i as usize])
+            .collect();
         row.b = op.b[range].iter().map(|&i| x1[i as usize]).collect();
-        acc += row.a.iter().zip(&row.b).map(|(&a, &b)| i128::from(a) * i128::from(b)).sum::<i128>();
+        acc += row
+            .a
+            .iter()
+            .zip(&row.b)
+            .map(|(&a, &b)| i128::from(a) * i128::from(b))
+            .sum::<i128>();
         row.acc = acc as i64;
     }
 }

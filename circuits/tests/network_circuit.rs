@@ -10,14 +10,18 @@ use zkinfer_circuits::{
     ops::{GatherOp, ProductOp, TableOp},
     shape::{Dense32x16, Tiny},
     testing::assert_rejected_by,
-    CircuitWitness, FunctionTable, Layout, Network, NetworkCircuit, Op, Shape, UnitKind, UnitMode, UnitOp,
+    CircuitWitness, FunctionTable, Layout, Network, NetworkCircuit, Op, Shape, UnitKind, UnitMode,
+    UnitOp,
 };
 
 /// A deterministic pseudo-random generator (tests stay reproducible).
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self, range: i64) -> i64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((self.0 >> 33) as i64).rem_euclid(2 * range + 1) - range
     }
     fn vec(&mut self, n: usize, range: i64) -> Vec<i64> {
@@ -30,7 +34,12 @@ fn mlp(dims: &[usize], shift: u32, relu: bool, seed: u64, weight_range: i64) -> 
     let mut rng = Lcg(seed);
     let (mut b, mut x) = NetworkBuilder::new("input", vec![dims[0]]);
     for (l, d) in dims.windows(2).enumerate() {
-        let linear = dense(d[0], d[1], rng.vec(d[0] * d[1], weight_range), rng.vec(d[1], weight_range * 8));
+        let linear = dense(
+            d[0],
+            d[1],
+            rng.vec(d[0] * d[1], weight_range),
+            rng.vec(d[1], weight_range * 8),
+        );
         let acc = b.push(&format!("fc{l}"), Op::Linear(linear), vec![x], vec![d[1]]);
         let last = l + 2 == dims.len();
         let unit = UnitOp::elementwise(d[1], UnitKind::rescale(shift, relu && !last));
@@ -65,7 +74,9 @@ impl<S: Shape> Setup<S> {
     fn check(&self, witness: &CircuitWitness, public: &[i64]) -> Result<(), Vec<VerifyFailure>> {
         let circuit = self.circuit.with_witness(Arc::new(witness.clone()));
         let instances = self.layout.instances::<Fp>(public);
-        MockProver::run(self.k, &circuit, instances).unwrap().verify()
+        MockProver::run(self.k, &circuit, instances)
+            .unwrap()
+            .verify()
     }
     fn check_honest(&self) -> Result<(), Vec<VerifyFailure>> {
         self.check(&self.witness, &self.witness.public)
@@ -129,7 +140,12 @@ fn hidden_activation_changed_consistently_downstream_is_still_rejected() {
         let x = trace.values[node.inputs[0]].clone();
         trace.values[node.output] = match &node.op {
             Op::Linear(op) => op.eval(&x),
-            Op::Unit(op) => op.eval(&x, None).unwrap().into_iter().map(|u| u.y).collect(),
+            Op::Unit(op) => op
+                .eval(&x, None)
+                .unwrap()
+                .into_iter()
+                .map(|u| u.y)
+                .collect(),
             _ => unreachable!(),
         };
     }
@@ -165,8 +181,18 @@ fn every_engine() -> (Network, Vec<i64>) {
         dilation: (1, 1),
         groups: 1,
     };
-    let acc = b.push("conv", Op::Linear(conv.linear(2, rng.vec(18, 9), rng.vec(2, 30))), vec![x], vec![1, 2, 4, 4]);
-    let act = b.push("relu", Op::Unit(UnitOp::elementwise(32, UnitKind::rescale(3, true))), vec![acc], vec![1, 2, 4, 4]);
+    let acc = b.push(
+        "conv",
+        Op::Linear(conv.linear(2, rng.vec(18, 9), rng.vec(2, 30))),
+        vec![x],
+        vec![1, 2, 4, 4],
+    );
+    let act = b.push(
+        "relu",
+        Op::Unit(UnitOp::elementwise(32, UnitKind::rescale(3, true))),
+        vec![acc],
+        vec![1, 2, 4, 4],
+    );
     // max over 2×2 windows: two rounds of pairwise max.
     let max_kind = UnitKind {
         mode: UnitMode::Rescale { shift: 0 },
@@ -186,16 +212,42 @@ fn every_engine() -> (Network, Vec<i64>) {
             }
         }
     }
-    let max_op = |a, b_| UnitOp { a, b: b_, kinds: vec![max_kind], kind_of: vec![], with_remainder: false };
+    let max_op = |a, b_| UnitOp {
+        a,
+        b: b_,
+        kinds: vec![max_kind],
+        kind_of: vec![],
+        with_remainder: false,
+    };
     let top = b.push("max_top", Op::Unit(max_op(a1, b1)), vec![act, act], vec![8]);
-    let bottom = b.push("max_bottom", Op::Unit(max_op(a2, b2)), vec![act, act], vec![8]);
-    let pooled = b.push("max", Op::Unit(max_op((0..8).collect(), (0..8).collect())), vec![top, bottom], vec![1, 2, 2, 2]);
+    let bottom = b.push(
+        "max_bottom",
+        Op::Unit(max_op(a2, b2)),
+        vec![act, act],
+        vec![8],
+    );
+    let pooled = b.push(
+        "max",
+        Op::Unit(max_op((0..8).collect(), (0..8).collect())),
+        vec![top, bottom],
+        vec![1, 2, 2, 2],
+    );
     // y = pooled + reverse(pooled) through a gather and an add unit.
-    let reversed = b.push("reverse", Op::Gather(GatherOp { sources: (0..8).rev().map(|i| (0u8, i)).collect() }), vec![pooled], vec![8]);
+    let reversed = b.push(
+        "reverse",
+        Op::Gather(GatherOp {
+            sources: (0..8).rev().map(|i| (0u8, i)).collect(),
+        }),
+        vec![pooled],
+        vec![8],
+    );
     let add = UnitOp {
         a: (0..8).collect(),
         b: (0..8).collect(),
-        kinds: vec![UnitKind { cb: 1, ..UnitKind::rescale(1, false) }],
+        kinds: vec![UnitKind {
+            cb: 1,
+            ..UnitKind::rescale(1, false)
+        }],
         kind_of: vec![],
         with_remainder: false,
     };
@@ -210,9 +262,27 @@ fn every_engine() -> (Network, Vec<i64>) {
             }
         }
     }
-    let gram = b.push("gram", Op::Product(ProductOp { terms: 4, a: pa, b: pb }), vec![sum, sum], vec![2, 2]);
-    let small = b.push("scale", Op::Unit(UnitOp::elementwise(4, UnitKind::rescale(12, false))), vec![gram], vec![4]);
-    let table = b.table(FunctionTable { name: "cube".into(), lo: -20, values: (-20i64..=20).map(|v| v * v * v).collect() });
+    let gram = b.push(
+        "gram",
+        Op::Product(ProductOp {
+            terms: 4,
+            a: pa,
+            b: pb,
+        }),
+        vec![sum, sum],
+        vec![2, 2],
+    );
+    let small = b.push(
+        "scale",
+        Op::Unit(UnitOp::elementwise(4, UnitKind::rescale(12, false))),
+        vec![gram],
+        vec![4],
+    );
+    let table = b.table(FunctionTable {
+        name: "cube".into(),
+        lo: -20,
+        values: (-20i64..=20).map(|v| v * v * v).collect(),
+    });
     let out = b.push("cube", Op::Table(TableOp { table }), vec![small], vec![4]);
     (b.finish(out), rng.vec(16, 100))
 }
@@ -223,7 +293,10 @@ fn every_engine_together_agrees_with_the_forward_pass() {
     let s = setup::<Tiny>(network.clone(), &input);
     let trace = network.forward(&input).unwrap();
     assert_eq!(&s.witness.public[16..], trace.output());
-    assert!(trace.output().iter().any(|&v| v != 0), "a degenerate test network");
+    assert!(
+        trace.output().iter().any(|&v| v != 0),
+        "a degenerate test network"
+    );
     assert_eq!(s.check_honest(), Ok(()));
 }
 
@@ -254,16 +327,34 @@ fn packed_small_windows_are_proven_and_checked() {
         groups: 2,
     };
     let (mut b, x) = NetworkBuilder::new("x", vec![1, 2, 1, 4]);
-    let acc = b.push("pool", Op::Linear(pool.linear(2, vec![3, -1, 2, 5], vec![1, -2])), vec![x], vec![1, 2, 1, 2]);
-    let y = b.push("act", Op::Unit(UnitOp::elementwise(4, UnitKind::rescale(1, false))), vec![acc], vec![4]);
+    let acc = b.push(
+        "pool",
+        Op::Linear(pool.linear(2, vec![3, -1, 2, 5], vec![1, -2])),
+        vec![x],
+        vec![1, 2, 1, 2],
+    );
+    let y = b.push(
+        "act",
+        Op::Unit(UnitOp::elementwise(4, UnitKind::rescale(1, false))),
+        vec![acc],
+        vec![4],
+    );
     let s = setup::<Tiny>(b.finish(y), &[1, 2, 3, 4, 5, 6, 7, 8]);
     assert_eq!(s.layout.tile_rows, 1 + 2);
-    assert_eq!(s.witness.tile_rows[1].accumulators, vec![3 - 2 + 1, 9 - 4 + 1]);
+    assert_eq!(
+        s.witness.tile_rows[1].accumulators,
+        vec![3 - 2 + 1, 9 - 4 + 1]
+    );
     assert_eq!(s.check_honest(), Ok(()));
     let mut witness = s.witness.clone();
     witness.tile_rows[2].accumulators[1] += 1;
-    assert!(!zkinfer_circuits::testing::failed_checks(&s.check(&witness, &s.witness.public)).is_empty());
-    assert!(zkinfer_circuits::testing::failed_checks(&s.check(&witness, &s.witness.public)).contains("dense mac"));
+    assert!(
+        !zkinfer_circuits::testing::failed_checks(&s.check(&witness, &s.witness.public)).is_empty()
+    );
+    assert!(
+        zkinfer_circuits::testing::failed_checks(&s.check(&witness, &s.witness.public))
+            .contains("dense mac")
+    );
 }
 
 #[test]
@@ -276,12 +367,25 @@ fn shapes_without_an_engine_refuse_the_network() {
 #[test]
 fn out_of_range_activation_is_refused_by_the_forward_pass() {
     let (mut b, x) = NetworkBuilder::new("input", vec![1]);
-    let acc = b.push("big", Op::Linear(dense(1, 1, vec![1000], vec![0])), vec![x], vec![1]);
-    let y = b.push("act", Op::Unit(UnitOp::elementwise(1, UnitKind::rescale(0, false))), vec![acc], vec![1]);
+    let acc = b.push(
+        "big",
+        Op::Linear(dense(1, 1, vec![1000], vec![0])),
+        vec![x],
+        vec![1],
+    );
+    let y = b.push(
+        "act",
+        Op::Unit(UnitOp::elementwise(1, UnitKind::rescale(0, false))),
+        vec![acc],
+        vec![1],
+    );
     let network = b.finish(y);
     network.validate().unwrap();
     let err = network.forward(&[100]).unwrap_err().to_string();
-    assert!(err.contains("node 'act'") && err.contains("100000"), "{err}");
+    assert!(
+        err.contains("node 'act'") && err.contains("100000"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -294,9 +398,18 @@ fn shape_column_counts_match_the_constraint_system() {
             format!("{:?}", meta.pinned())
         });
         let p = shape.params();
-        assert!(pinned.contains(&format!("num_advice_columns: {}", p.advice_columns())), "{shape:?}");
-        assert!(pinned.contains(&format!("num_fixed_columns: {}", p.fixed_columns())), "{shape:?}");
-        assert!(pinned.contains(&format!("num_instance_columns: {}", p.instance_columns)), "{shape:?}");
+        assert!(
+            pinned.contains(&format!("num_advice_columns: {}", p.advice_columns())),
+            "{shape:?}"
+        );
+        assert!(
+            pinned.contains(&format!("num_fixed_columns: {}", p.fixed_columns())),
+            "{shape:?}"
+        );
+        assert!(
+            pinned.contains(&format!("num_instance_columns: {}", p.instance_columns)),
+            "{shape:?}"
+        );
     }
 }
 

@@ -82,6 +82,18 @@ pub fn compile(args: CompileArgs) -> Result<()> {
             "fidelity: not measured (no --calibration); scales assume inputs in [-1, 1] and cover the worst case"
         ),
     }
+    for warning in &q.warnings {
+        println!("warning: {warning}");
+    }
+    if let Some(path) = &args.test {
+        let bytes = read(path)?;
+        let samples = parse_samples(&bytes, graph.input().len())
+            .map_err(|e| Error::Input(e).in_file(path))?;
+        let labels =
+            zkinfer::input::parse_labels(&bytes).map_err(|e| Error::Input(e).in_file(path))?;
+        let report = model.fidelity(&compiled, &samples, labels.as_deref())?;
+        println!("held-out fidelity on {}: {report}", path.display());
+    }
     write(&args.output, &compiled.to_json())?;
     println!("wrote {}", args.output.display());
     Ok(())

@@ -98,6 +98,9 @@ struct CompileArgs {
     model: PathBuf,
     #[command(flatten)]
     quantize: QuantizeArgs,
+    /// Held-out samples (with optional "labels") to report fidelity and accuracy on.
+    #[arg(long, value_name = "TEST.json")]
+    test: Option<PathBuf>,
     /// Where to write the compiled model.
     #[arg(short, long, value_name = "MODEL.zkm")]
     output: PathBuf,

@@ -74,21 +74,34 @@ impl Constant {
             DataType::Bool,
         ];
         if !numeric.iter().any(|&d| d as i32 == tensor.data_type) {
-            return Err(err(format!("unsupported element type {}", tensor.data_type)));
+            return Err(err(format!(
+                "unsupported element type {}",
+                tensor.data_type
+            )));
         }
         if tensor.data_location == Some(pb::tensor_proto::DataLocation::External as i32) {
             return Err(err(
-                "external tensor data is not supported; save the model with its weights inside".into(),
+                "external tensor data is not supported; save the model with its weights inside"
+                    .into(),
             ));
         }
         let loaded = std::panic::catch_unwind(|| {
-            tract_onnx::tensor::load_tensor(&tract_onnx::data_resolver::FopenDataResolver, tensor, None)
+            tract_onnx::tensor::load_tensor(
+                &tract_onnx::data_resolver::FopenDataResolver,
+                tensor,
+                None,
+            )
         })
         .map_err(|_| err("cannot be decoded".into()))?
         .map_err(|e| err(format!("{e:#}")))?;
         let values = loaded
             .cast_to::<f64>()
-            .and_then(|t| Ok(t.to_plain_array_view::<f64>()?.iter().copied().collect::<Vec<f64>>()))
+            .and_then(|t| {
+                Ok(t.to_plain_array_view::<f64>()?
+                    .iter()
+                    .copied()
+                    .collect::<Vec<f64>>())
+            })
             .map_err(|e| err(format!("{e:#}")))?;
         if let Some(v) = values.iter().find(|v| !v.is_finite()) {
             return Err(err(format!("holds a non-finite value ({v})")));
@@ -102,13 +115,15 @@ impl Constant {
     /// The value of a `Constant` node's attribute.
     pub fn from_attribute(a: &pb::AttributeProto, name: &str) -> Result<Self, String> {
         match a.name.as_str() {
-            "value" => a
-                .t
-                .as_ref()
-                .ok_or_else(|| "empty tensor".to_string())
-                .and_then(|t| Self::from_proto(t, name).map_err(|e| e.to_string())),
+            "value" => {
+                a.t.as_ref()
+                    .ok_or_else(|| "empty tensor".to_string())
+                    .and_then(|t| Self::from_proto(t, name).map_err(|e| e.to_string()))
+            }
             "value_float" => Ok(Self::scalar(f64::from(a.f))),
-            "value_floats" => Ok(Self::vector(a.floats.iter().map(|&v| f64::from(v)).collect())),
+            "value_floats" => Ok(Self::vector(
+                a.floats.iter().map(|&v| f64::from(v)).collect(),
+            )),
             "value_int" => Ok(Self::scalar(a.i as f64)),
             "value_ints" => Ok(Self::vector(a.ints.iter().map(|&v| v as f64).collect())),
             other => Err(format!("value kind '{other}' is not supported")),
@@ -119,7 +134,10 @@ impl Constant {
     pub fn broadcast_to(&self, shape: &[usize]) -> Result<Vec<f64>, String> {
         let (out, _, index) = super::shapes::broadcast(shape, &self.shape)?;
         if out != shape {
-            return Err(format!("a constant of shape {:?} cannot apply to shape {shape:?}", self.shape));
+            return Err(format!(
+                "a constant of shape {:?} cannot apply to shape {shape:?}",
+                self.shape
+            ));
         }
         Ok(index.iter().map(|&i| self.values[i as usize]).collect())
     }

@@ -13,8 +13,14 @@ impl Importer {
     /// Converts one node.
     pub(crate) fn node(&mut self, node: &NodeRef) -> Result<()> {
         if node.op == "Constant" {
-            let attribute = node.attributes.first().ok_or_else(|| node.error("has no value"))?;
-            let out = node.outputs.first().ok_or_else(|| node.error("has no output"))?;
+            let attribute = node
+                .attributes
+                .first()
+                .ok_or_else(|| node.error("has no value"))?;
+            let out = node
+                .outputs
+                .first()
+                .ok_or_else(|| node.error("has no output"))?;
             let value = Constant::from_attribute(attribute, out).map_err(|e| node.error(e))?;
             self.set_const(out, value);
             return Ok(());
@@ -22,7 +28,13 @@ impl Importer {
         let inputs: Vec<Option<Value>> = node
             .inputs
             .iter()
-            .map(|name| if name.is_empty() { Ok(None) } else { self.value(node, name).map(Some) })
+            .map(|name| {
+                if name.is_empty() {
+                    Ok(None)
+                } else {
+                    self.value(node, name).map(Some)
+                }
+            })
             .collect::<Result<_>>()?;
         if node.outputs.is_empty() {
             return Err(node.error("has no output"));
@@ -41,27 +53,41 @@ impl Importer {
             }
             "Flatten" => {
                 let shape = self.shape(x).to_vec();
-                let axis = normalise_axis(node.int("axis").unwrap_or(1), shape.len() + 1).map_err(|e| node.error(e))?;
+                let axis = normalise_axis(node.int("axis").unwrap_or(1), shape.len() + 1)
+                    .map_err(|e| node.error(e))?;
                 let (outer, inner) = shape.split_at(axis);
-                self.reshape(node, x, vec![outer.iter().product(), inner.iter().product()])
+                self.reshape(
+                    node,
+                    x,
+                    vec![outer.iter().product(), inner.iter().product()],
+                )
             }
             "Reshape" => {
-                let target = self.constant(node, &node.inputs[1], "the target shape")?.ints();
+                let target = self
+                    .constant(node, &node.inputs[1], "the target shape")?
+                    .ints();
                 let shape = shapes::reshape(self.shape(x), &target).map_err(|e| node.error(e))?;
                 self.reshape(node, x, shape)
             }
             "Squeeze" | "Unsqueeze" => {
-                let axes = self.axes(node, 1)?.ok_or_else(|| node.error("axes are required"))?;
-                let shape = squeeze(self.shape(x), &axes, node.op == "Unsqueeze").map_err(|e| node.error(e))?;
+                let axes = self
+                    .axes(node, 1)?
+                    .ok_or_else(|| node.error("axes are required"))?;
+                let shape = squeeze(self.shape(x), &axes, node.op == "Unsqueeze")
+                    .map_err(|e| node.error(e))?;
                 self.reshape(node, x, shape)
             }
             "Transpose" => {
                 let rank = self.shape(x).len();
-                let perm: Vec<usize> = node
-                    .ints("perm")
-                    .map_or_else(|| (0..rank).rev().collect(), |p| p.iter().map(|&v| v as usize).collect());
-                let (shape, sources) = shapes::transpose(self.shape(x), &perm).map_err(|e| node.error(e))?;
-                let op = FloatOp::Gather { sources: sources.into_iter().map(|s| (0, s)).collect() };
+                let perm: Vec<usize> = node.ints("perm").map_or_else(
+                    || (0..rank).rev().collect(),
+                    |p| p.iter().map(|&v| v as usize).collect(),
+                );
+                let (shape, sources) =
+                    shapes::transpose(self.shape(x), &perm).map_err(|e| node.error(e))?;
+                let op = FloatOp::Gather {
+                    sources: sources.into_iter().map(|s| (0, s)).collect(),
+                };
                 self.push(node, op, vec![x], shape);
                 Ok(())
             }
@@ -81,7 +107,9 @@ impl Importer {
                 let conv = self.window(node, x, node.op == "AveragePool")?;
                 let pads = conv.pads.iter().any(|&p| p > 0);
                 if pads && node.int("count_include_pad").unwrap_or(0) == 0 {
-                    return Err(node.error("padding that is excluded from the average is not supported"));
+                    return Err(
+                        node.error("padding that is excluded from the average is not supported")
+                    );
                 }
                 let area = (conv.kernel.0 * conv.kernel.1) as f32;
                 let channels = conv.in_channels;
@@ -96,17 +124,26 @@ impl Importer {
                 Ok(())
             }
             "ReduceMean" | "ReduceSum" => {
-                let axes = self.axes(node, 1)?.unwrap_or_else(|| (0..self.shape(x).len() as i64).collect());
+                let axes = self
+                    .axes(node, 1)?
+                    .unwrap_or_else(|| (0..self.shape(x).len() as i64).collect());
                 let keepdims = node.int("keepdims").unwrap_or(1) != 0;
-                let (shape, groups) = shapes::reduce(self.shape(x), &axes, keepdims).map_err(|e| node.error(e))?;
+                let (shape, groups) =
+                    shapes::reduce(self.shape(x), &axes, keepdims).map_err(|e| node.error(e))?;
                 let taps = groups.first().map_or(0, Vec::len);
-                let weight = if node.op == "ReduceMean" { 1.0 / taps as f32 } else { 1.0 };
+                let weight = if node.op == "ReduceMean" {
+                    1.0 / taps as f32
+                } else {
+                    1.0
+                };
                 let channels = groups.len();
                 let op = FloatOp::Linear {
                     weights: vec![weight; channels * taps],
                     bias: vec![0.0; channels],
                     channels,
-                    geometry: LinearGeometry::Groups { gather: groups.concat() },
+                    geometry: LinearGeometry::Groups {
+                        gather: groups.concat(),
+                    },
                 };
                 self.push(node, op, vec![x], shape);
                 Ok(())
@@ -118,18 +155,29 @@ impl Importer {
                     return Err(node.error("only the exponent 2 is supported"));
                 }
                 let len = self.tensor_len(x) as u32;
-                let op = FloatOp::Binary { op: BinaryOp::Mul, a: (0..len).collect(), b: (0..len).collect() };
+                let op = FloatOp::Binary {
+                    op: BinaryOp::Mul,
+                    a: (0..len).collect(),
+                    b: (0..len).collect(),
+                };
                 let shape = self.shape(x).to_vec();
                 self.push(node, op, vec![x, x], shape);
                 Ok(())
             }
-            "Sqrt" => Err(node.error("a square root is only supported inside the layer-normalisation pattern")),
+            "Sqrt" => Err(node
+                .error("a square root is only supported inside the layer-normalisation pattern")),
             "Relu" => self.unary(node, x, FloatOp::Relu),
             "Sigmoid" => self.unary(node, x, FloatOp::Function(Function::Sigmoid)),
             "Tanh" => self.unary(node, x, FloatOp::Function(Function::Tanh)),
             "Erf" => self.unary(node, x, FloatOp::Function(Function::Erf)),
             "Exp" => self.unary(node, x, FloatOp::Function(Function::Exp)),
-            "LeakyRelu" => self.unary(node, x, FloatOp::LeakyRelu { alpha: node.float("alpha").unwrap_or(0.01) }),
+            "LeakyRelu" => self.unary(
+                node,
+                x,
+                FloatOp::LeakyRelu {
+                    alpha: node.float("alpha").unwrap_or(0.01),
+                },
+            ),
             "Clip" => {
                 let bound = |i: usize, attr: &str, default: f32| -> Result<f32> {
                     match node.inputs.get(i).filter(|n| !n.is_empty()) {
@@ -141,12 +189,16 @@ impl Importer {
                         None => Ok(node.float(attr).unwrap_or(default)),
                     }
                 };
-                let (lo, hi) = (bound(1, "min", f32::NEG_INFINITY)?, bound(2, "max", f32::INFINITY)?);
+                let (lo, hi) = (
+                    bound(1, "min", f32::NEG_INFINITY)?,
+                    bound(2, "max", f32::INFINITY)?,
+                );
                 self.unary(node, x, FloatOp::Clip { lo, hi })
             }
             "Softmax" => {
                 let shape = self.shape(x).to_vec();
-                let axis = normalise_axis(node.int("axis").unwrap_or(-1), shape.len()).map_err(|e| node.error(e))?;
+                let axis = normalise_axis(node.int("axis").unwrap_or(-1), shape.len())
+                    .map_err(|e| node.error(e))?;
                 if axis + 1 != shape.len() {
                     return Err(node.error("only softmax over the last axis is supported"));
                 }
@@ -170,7 +222,9 @@ impl Importer {
     /// A reshape: the data does not move.
     fn reshape(&mut self, node: &NodeRef, x: ValueId, shape: Vec<usize>) -> Result<()> {
         let len = self.tensor_len(x) as u32;
-        let op = FloatOp::Gather { sources: (0..len).map(|i| (0, i)).collect() };
+        let op = FloatOp::Gather {
+            sources: (0..len).map(|i| (0, i)).collect(),
+        };
         self.push(node, op, vec![x], shape);
         Ok(())
     }
@@ -197,20 +251,33 @@ impl Importer {
         let e = |msg: String| node.error(msg);
         let out = match node.op.as_str() {
             "Identity" | "Dropout" => c(0)?.clone(),
-            "Reshape" => Constant { shape: shapes::reshape(&c(0)?.shape, &c(1)?.ints()).map_err(e)?, values: c(0)?.values.clone() },
+            "Reshape" => Constant {
+                shape: shapes::reshape(&c(0)?.shape, &c(1)?.ints()).map_err(e)?,
+                values: c(0)?.values.clone(),
+            },
             "Flatten" => {
                 let s = &c(0)?.shape;
                 let axis = normalise_axis(node.int("axis").unwrap_or(1), s.len() + 1).map_err(e)?;
-                Constant { shape: vec![s[..axis].iter().product(), s[axis..].iter().product()], values: c(0)?.values.clone() }
+                Constant {
+                    shape: vec![s[..axis].iter().product(), s[axis..].iter().product()],
+                    values: c(0)?.values.clone(),
+                }
             }
             "Squeeze" | "Unsqueeze" => {
-                let axes = self.axes(node, 1)?.ok_or_else(|| node.error("axes are required"))?;
-                Constant { shape: squeeze(&c(0)?.shape, &axes, node.op == "Unsqueeze").map_err(e)?, values: c(0)?.values.clone() }
+                let axes = self
+                    .axes(node, 1)?
+                    .ok_or_else(|| node.error("axes are required"))?;
+                Constant {
+                    shape: squeeze(&c(0)?.shape, &axes, node.op == "Unsqueeze").map_err(e)?,
+                    values: c(0)?.values.clone(),
+                }
             }
             "Transpose" => {
                 let s = &c(0)?.shape;
-                let perm: Vec<usize> =
-                    node.ints("perm").map_or_else(|| (0..s.len()).rev().collect(), |p| p.iter().map(|&v| v as usize).collect());
+                let perm: Vec<usize> = node.ints("perm").map_or_else(
+                    || (0..s.len()).rev().collect(),
+                    |p| p.iter().map(|&v| v as usize).collect(),
+                );
                 let (shape, sources) = shapes::transpose(s, &perm).map_err(e)?;
                 c(0)?.gather(shape, &sources)
             }
@@ -219,7 +286,10 @@ impl Importer {
             "Mul" => c(0)?.zip(c(1)?, |a, b| a * b).map_err(e)?,
             "Div" => c(0)?.zip(c(1)?, |a, b| a / b).map_err(e)?,
             "Pow" => c(0)?.zip(c(1)?, f64::powf).map_err(e)?,
-            "Sqrt" => Constant { shape: c(0)?.shape.clone(), values: c(0)?.values.iter().map(|v| v.sqrt()).collect() },
+            "Sqrt" => Constant {
+                shape: c(0)?.shape.clone(),
+                values: c(0)?.values.iter().map(|v| v.sqrt()).collect(),
+            },
             _ => return Err(node.error("computes on constants only; fold it before export")),
         };
         if out.values.iter().any(|v| !v.is_finite()) {
@@ -236,11 +306,17 @@ impl Importer {
                 None => Ok(None),
             }
         };
-        let (starts, ends) = (get(1)?.ok_or_else(|| node.error("starts are required"))?, get(2)?.ok_or_else(|| node.error("ends are required"))?);
+        let (starts, ends) = (
+            get(1)?.ok_or_else(|| node.error("starts are required"))?,
+            get(2)?.ok_or_else(|| node.error("ends are required"))?,
+        );
         let axes = get(3)?.unwrap_or_else(|| (0..starts.len() as i64).collect());
         let steps = get(4)?.unwrap_or_default();
-        let (shape, sources) = shapes::slice(self.shape(x), &starts, &ends, &axes, &steps).map_err(|e| node.error(e))?;
-        let op = FloatOp::Gather { sources: sources.into_iter().map(|s| (0, s)).collect() };
+        let (shape, sources) = shapes::slice(self.shape(x), &starts, &ends, &axes, &steps)
+            .map_err(|e| node.error(e))?;
+        let op = FloatOp::Gather {
+            sources: sources.into_iter().map(|s| (0, s)).collect(),
+        };
         self.push(node, op, vec![x], shape);
         Ok(())
     }
@@ -251,11 +327,15 @@ impl Importer {
             .flatten()
             .map(|v| match v {
                 Value::Act(id) => Ok(*id),
-                Value::Const(_) => Err(node.error("concatenating constants with activations is not supported")),
+                Value::Const(_) => {
+                    Err(node.error("concatenating constants with activations is not supported"))
+                }
             })
             .collect::<Result<_>>()?;
         let input_shapes: Vec<Vec<usize>> = ids.iter().map(|&i| self.shape(i).to_vec()).collect();
-        let axis = node.int("axis").ok_or_else(|| node.error("axis is required"))?;
+        let axis = node
+            .int("axis")
+            .ok_or_else(|| node.error("axis is required"))?;
         let (shape, sources) = shapes::concat(&input_shapes, axis).map_err(|e| node.error(e))?;
         self.push(node, FloatOp::Gather { sources }, ids, shape);
         Ok(())
@@ -274,7 +354,11 @@ impl Importer {
             (_, other) => {
                 return Err(node.error(format!(
                     "expects A of shape {}, got {other:?}",
-                    if trans_a { "[n, 1] (transA = 1)" } else { "[1, n]" }
+                    if trans_a {
+                        "[n, 1] (transA = 1)"
+                    } else {
+                        "[1, n]"
+                    }
                 )))
             }
         };
@@ -284,11 +368,21 @@ impl Importer {
         };
         let (k, m) = if trans_b { (cols, rows) } else { (rows, cols) };
         if k != n {
-            return Err(node.error(format!("B has shape {:?}, which does not take {n} inputs", b.shape)));
+            return Err(node.error(format!(
+                "B has shape {:?}, which does not take {n} inputs",
+                b.shape
+            )));
         }
         let weights = (0..m)
             .flat_map(|j| (0..n).map(move |i| (j, i)))
-            .map(|(j, i)| (alpha * if trans_b { b.values[j * cols + i] } else { b.values[i * cols + j] }) as f32)
+            .map(|(j, i)| {
+                (alpha
+                    * if trans_b {
+                        b.values[j * cols + i]
+                    } else {
+                        b.values[i * cols + j]
+                    }) as f32
+            })
             .collect();
         let bias = match node.inputs.get(2).filter(|n| !n.is_empty()) {
             Some(name) => {
@@ -301,7 +395,12 @@ impl Importer {
             }
             None => vec![0.0; m],
         };
-        let op = FloatOp::Linear { weights, bias, channels: m, geometry: LinearGeometry::Rows { positions: 1 } };
+        let op = FloatOp::Linear {
+            weights,
+            bias,
+            channels: m,
+            geometry: LinearGeometry::Rows { positions: 1 },
+        };
         self.push(node, op, vec![x], vec![1, m]);
         Ok(())
     }
@@ -309,24 +408,48 @@ impl Importer {
     fn matmul(&mut self, node: &NodeRef, inputs: &[Option<Value>]) -> Result<()> {
         match (&inputs[0], &inputs[1]) {
             (Some(Value::Act(a)), Some(Value::Act(b))) => {
-                let (shape, terms, ia, ib) = shapes::matmul(self.shape(*a), self.shape(*b)).map_err(|e| node.error(e))?;
-                self.push(node, FloatOp::MatMul { terms, a: ia, b: ib }, vec![*a, *b], shape);
+                let (shape, terms, ia, ib) =
+                    shapes::matmul(self.shape(*a), self.shape(*b)).map_err(|e| node.error(e))?;
+                self.push(
+                    node,
+                    FloatOp::MatMul {
+                        terms,
+                        a: ia,
+                        b: ib,
+                    },
+                    vec![*a, *b],
+                    shape,
+                );
                 Ok(())
             }
             (Some(Value::Act(x)), Some(Value::Const(w))) => {
                 let shape = self.shape(*x).to_vec();
                 let [rows, cols] = w.shape[..] else {
-                    return Err(node.error(format!("the constant operand must be a matrix, got shape {:?}", w.shape)));
+                    return Err(node.error(format!(
+                        "the constant operand must be a matrix, got shape {:?}",
+                        w.shape
+                    )));
                 };
                 let k = *shape.last().unwrap_or(&0);
                 if k != rows {
-                    return Err(node.error(format!("weight shape {:?} does not take {k} inputs", w.shape)));
+                    return Err(node.error(format!(
+                        "weight shape {:?} does not take {k} inputs",
+                        w.shape
+                    )));
                 }
                 let positions = shape.iter().product::<usize>() / k.max(1);
-                let weights = (0..cols).flat_map(|j| (0..rows).map(move |i| (j, i))).map(|(j, i)| w.values[i * cols + j] as f32).collect();
+                let weights = (0..cols)
+                    .flat_map(|j| (0..rows).map(move |i| (j, i)))
+                    .map(|(j, i)| w.values[i * cols + j] as f32)
+                    .collect();
                 let mut out = shape.clone();
                 *out.last_mut().unwrap_or(&mut 0) = cols;
-                let op = FloatOp::Linear { weights, bias: vec![0.0; cols], channels: cols, geometry: LinearGeometry::Rows { positions } };
+                let op = FloatOp::Linear {
+                    weights,
+                    bias: vec![0.0; cols],
+                    channels: cols,
+                    geometry: LinearGeometry::Rows { positions },
+                };
                 self.push(node, op, vec![*x], out);
                 Ok(())
             }
@@ -340,12 +463,18 @@ impl Importer {
         }
         let w = self.constant(node, &node.inputs[1], "the weight")?;
         let [out_channels, per_group, kh, kw] = w.shape[..] else {
-            return Err(node.error(format!("only 2-D convolutions are supported (weight shape {:?})", w.shape)));
+            return Err(node.error(format!(
+                "only 2-D convolutions are supported (weight shape {:?})",
+                w.shape
+            )));
         };
         let mut conv = self.window(node, x, false)?;
         conv.kernel = (kh, kw);
         conv.groups = node.int("group").unwrap_or(1) as usize;
-        if conv.groups == 0 || conv.in_channels != per_group * conv.groups || out_channels % conv.groups != 0 {
+        if conv.groups == 0
+            || conv.in_channels != per_group * conv.groups
+            || out_channels % conv.groups != 0
+        {
             return Err(node.error("weight shape and group count do not match the input"));
         }
         self.check_window(node, &conv)?;
@@ -356,7 +485,12 @@ impl Importer {
         if bias.len() != out_channels {
             return Err(node.error("the bias does not have one value per output channel"));
         }
-        let op = FloatOp::Linear { weights: w.floats(), bias, channels: out_channels, geometry: LinearGeometry::Conv(conv) };
+        let op = FloatOp::Linear {
+            weights: w.floats(),
+            bias,
+            channels: out_channels,
+            geometry: LinearGeometry::Conv(conv),
+        };
         let (oh, ow) = conv.output();
         self.push(node, op, vec![x], vec![1, out_channels, oh, ow]);
         Ok(())
@@ -366,9 +500,15 @@ impl Importer {
     /// from the attributes when `kernel` is set; GlobalAveragePool covers the whole image).
     fn window(&self, node: &NodeRef, x: ValueId, kernel: bool) -> Result<Conv2d> {
         let [1, c, h, w] = self.shape(x)[..] else {
-            return Err(node.error(format!("expects an NCHW input with batch 1, got {:?}", self.shape(x))));
+            return Err(node.error(format!(
+                "expects an NCHW input with batch 1, got {:?}",
+                self.shape(x)
+            )));
         };
-        if node.attr("auto_pad").is_some_and(|a| !a.s.is_empty() && a.s != b"NOTSET") {
+        if node
+            .attr("auto_pad")
+            .is_some_and(|a| !a.s.is_empty() && a.s != b"NOTSET")
+        {
             return Err(node.error("auto_pad is not supported; export with explicit pads"));
         }
         if node.int("ceil_mode").unwrap_or(0) != 0 {
@@ -384,13 +524,21 @@ impl Importer {
         let kernel = if node.op == "GlobalAveragePool" {
             (h, w)
         } else if kernel {
-            pair("kernel_shape", 0).and_then(|k| if k.0 == 0 { Err(node.error("kernel_shape is required")) } else { Ok(k) })?
+            pair("kernel_shape", 0).and_then(|k| {
+                if k.0 == 0 {
+                    Err(node.error("kernel_shape is required"))
+                } else {
+                    Ok(k)
+                }
+            })?
         } else {
             (1, 1)
         };
         let pads = match node.ints("pads").as_deref() {
             None => [0; 4],
-            Some(&[t, l, b, r]) if [t, l, b, r].iter().all(|&p| p >= 0) => [t as usize, l as usize, b as usize, r as usize],
+            Some(&[t, l, b, r]) if [t, l, b, r].iter().all(|&p| p >= 0) => {
+                [t as usize, l as usize, b as usize, r as usize]
+            }
             Some(other) => return Err(node.error(format!("pads {other:?} are not supported"))),
         };
         let conv = Conv2d {
@@ -410,10 +558,21 @@ impl Importer {
 
     fn check_window(&self, node: &NodeRef, conv: &Conv2d) -> Result<()> {
         let fits = |size: usize, pad: usize, k: usize, d: usize| size + pad >= d * (k - 1) + 1;
-        if !fits(conv.input.0, conv.pads[0] + conv.pads[2], conv.kernel.0, conv.dilation.0)
-            || !fits(conv.input.1, conv.pads[1] + conv.pads[3], conv.kernel.1, conv.dilation.1)
-        {
-            return Err(node.error(format!("kernel {:?} does not fit the input {:?}", conv.kernel, conv.input)));
+        if !fits(
+            conv.input.0,
+            conv.pads[0] + conv.pads[2],
+            conv.kernel.0,
+            conv.dilation.0,
+        ) || !fits(
+            conv.input.1,
+            conv.pads[1] + conv.pads[3],
+            conv.kernel.1,
+            conv.dilation.1,
+        ) {
+            return Err(node.error(format!(
+                "kernel {:?} does not fit the input {:?}",
+                conv.kernel, conv.input
+            )));
         }
         Ok(())
     }
@@ -425,20 +584,53 @@ impl Importer {
 
     fn batch_norm(&mut self, node: &NodeRef, x: ValueId) -> Result<()> {
         let get = |i: usize, what: &str| -> Result<Vec<f64>> {
-            Ok(self.constant(node, node.inputs.get(i).ok_or_else(|| node.error(format!("{what} is missing")))?, what)?.values)
+            Ok(self
+                .constant(
+                    node,
+                    node.inputs
+                        .get(i)
+                        .ok_or_else(|| node.error(format!("{what} is missing")))?,
+                    what,
+                )?
+                .values)
         };
-        let (gamma, beta, mean, var) = (get(1, "scale")?, get(2, "bias")?, get(3, "mean")?, get(4, "variance")?);
+        let (gamma, beta, mean, var) = (
+            get(1, "scale")?,
+            get(2, "bias")?,
+            get(3, "mean")?,
+            get(4, "variance")?,
+        );
         let eps = f64::from(node.float("epsilon").unwrap_or(1e-5));
         let shape = self.shape(x).to_vec();
-        let channels = *shape.get(1).ok_or_else(|| node.error("expects a channel axis"))?;
-        if [&gamma, &beta, &mean, &var].iter().any(|v| v.len() != channels) {
+        let channels = *shape
+            .get(1)
+            .ok_or_else(|| node.error("expects a channel axis"))?;
+        if [&gamma, &beta, &mean, &var]
+            .iter()
+            .any(|v| v.len() != channels)
+        {
             return Err(node.error("parameters do not have one value per channel"));
         }
-        let scale: Vec<f64> = gamma.iter().zip(&var).map(|(g, v)| g / (v + eps).sqrt()).collect();
-        let shift: Vec<f64> = beta.iter().zip(&mean).zip(&scale).map(|((b, m), s)| b - m * s).collect();
+        let scale: Vec<f64> = gamma
+            .iter()
+            .zip(&var)
+            .map(|(g, v)| g / (v + eps).sqrt())
+            .collect();
+        let shift: Vec<f64> = beta
+            .iter()
+            .zip(&mean)
+            .zip(&scale)
+            .map(|((b, m), s)| b - m * s)
+            .collect();
         // Fold into the producing convolution or dense layer when nothing else reads its output.
         if let Some(producer) = self.sole_producer(x) {
-            if let FloatOp::Linear { weights, bias, channels: c, .. } = &mut producer.op {
+            if let FloatOp::Linear {
+                weights,
+                bias,
+                channels: c,
+                ..
+            } = &mut producer.op
+            {
                 if *c == channels {
                     let taps = weights.len() / channels;
                     for ch in 0..channels {
@@ -453,8 +645,20 @@ impl Importer {
             }
         }
         let inner: usize = shape[2..].iter().product();
-        let per_element = |v: &[f64]| -> Vec<f32> { v.iter().flat_map(|&c| std::iter::repeat_n(c as f32, inner)).collect() };
-        self.push(node, FloatOp::Affine { scale: per_element(&scale), offset: per_element(&shift) }, vec![x], shape);
+        let per_element = |v: &[f64]| -> Vec<f32> {
+            v.iter()
+                .flat_map(|&c| std::iter::repeat_n(c as f32, inner))
+                .collect()
+        };
+        self.push(
+            node,
+            FloatOp::Affine {
+                scale: per_element(&scale),
+                offset: per_element(&shift),
+            },
+            vec![x],
+            shape,
+        );
         Ok(())
     }
 
@@ -470,8 +674,14 @@ impl Importer {
                     "Mul" => BinaryOp::Mul,
                     _ => return Err(node.error("dividing by an activation is only supported inside the layer-normalisation pattern")),
                 };
-                let (shape, ia, ib) = shapes::broadcast(self.shape(*a), self.shape(*b)).map_err(|e| node.error(e))?;
-                self.push(node, FloatOp::Binary { op, a: ia, b: ib }, vec![*a, *b], shape);
+                let (shape, ia, ib) =
+                    shapes::broadcast(self.shape(*a), self.shape(*b)).map_err(|e| node.error(e))?;
+                self.push(
+                    node,
+                    FloatOp::Binary { op, a: ia, b: ib },
+                    vec![*a, *b],
+                    shape,
+                );
                 Ok(())
             }
             (Value::Act(x), Value::Const(c)) | (Value::Const(c), Value::Act(x)) => {
@@ -489,7 +699,11 @@ impl Importer {
                     ("Sub", true) => (vec![-1.0; n], values),
                     ("Mul", _) => (values, vec![0.0; n]),
                     ("Div", false) => (values.iter().map(|v| 1.0 / v).collect(), vec![0.0; n]),
-                    _ => return Err(node.error("dividing a constant by an activation is not supported")),
+                    _ => {
+                        return Err(
+                            node.error("dividing a constant by an activation is not supported")
+                        )
+                    }
                 };
                 if scale.iter().any(|v| !v.is_finite()) {
                     return Err(node.error("division by zero"));
@@ -508,8 +722,16 @@ impl Importer {
     /// Adds a constant into the bias of the linear node producing `x`, if that node has no
     /// other reader and the constant (`values`, broadcast to `x`) is the same at every position.
     fn fold_bias(&mut self, node: &NodeRef, x: ValueId, values: &[f64]) -> Result<bool> {
-        let Some(producer) = self.sole_producer(x) else { return Ok(false) };
-        let FloatOp::Linear { bias, channels, geometry, .. } = &mut producer.op else {
+        let Some(producer) = self.sole_producer(x) else {
+            return Ok(false);
+        };
+        let FloatOp::Linear {
+            bias,
+            channels,
+            geometry,
+            ..
+        } = &mut producer.op
+        else {
             return Ok(false);
         };
         let channels = *channels;
@@ -539,7 +761,8 @@ impl Importer {
 
     fn layer_norm(&mut self, node: &NodeRef, x: ValueId) -> Result<()> {
         let shape = self.shape(x).to_vec();
-        let axis = normalise_axis(node.int("axis").unwrap_or(-1), shape.len()).map_err(|e| node.error(e))?;
+        let axis = normalise_axis(node.int("axis").unwrap_or(-1), shape.len())
+            .map_err(|e| node.error(e))?;
         if axis + 1 != shape.len() {
             return Err(node.error("only normalisation over the last axis is supported"));
         }
@@ -548,12 +771,18 @@ impl Importer {
             match node.inputs.get(i).filter(|n| !n.is_empty()) {
                 Some(name) => {
                     let c = self.constant(node, name, "scale and bias")?;
-                    c.broadcast_to(&[row]).map(|v| v.iter().map(|&x| x as f32).collect()).map_err(|e| node.error(e))
+                    c.broadcast_to(&[row])
+                        .map(|v| v.iter().map(|&x| x as f32).collect())
+                        .map_err(|e| node.error(e))
                 }
                 None => Ok(vec![default; row]),
             }
         };
-        let op = FloatOp::LayerNorm { gamma: param(1, 1.0)?, beta: param(2, 0.0)?, epsilon: node.float("epsilon").unwrap_or(1e-5) };
+        let op = FloatOp::LayerNorm {
+            gamma: param(1, 1.0)?,
+            beta: param(2, 0.0)?,
+            epsilon: node.float("epsilon").unwrap_or(1e-5),
+        };
         self.push(node, op, vec![x], shape);
         Ok(())
     }
@@ -574,7 +803,10 @@ fn normalise_axis(axis: i64, rank: usize) -> std::result::Result<usize, String> 
 fn squeeze(shape: &[usize], axes: &[i64], insert: bool) -> std::result::Result<Vec<usize>, String> {
     if insert {
         let rank = shape.len() + axes.len();
-        let mut axes: Vec<usize> = axes.iter().map(|&a| normalise_axis(a, rank)).collect::<std::result::Result<_, _>>()?;
+        let mut axes: Vec<usize> = axes
+            .iter()
+            .map(|&a| normalise_axis(a, rank))
+            .collect::<std::result::Result<_, _>>()?;
         axes.sort_unstable();
         let mut out = shape.to_vec();
         for a in axes {
@@ -582,10 +814,18 @@ fn squeeze(shape: &[usize], axes: &[i64], insert: bool) -> std::result::Result<V
         }
         Ok(out)
     } else {
-        let axes: Vec<usize> = axes.iter().map(|&a| normalise_axis(a, shape.len())).collect::<std::result::Result<_, _>>()?;
+        let axes: Vec<usize> = axes
+            .iter()
+            .map(|&a| normalise_axis(a, shape.len()))
+            .collect::<std::result::Result<_, _>>()?;
         if axes.iter().any(|&a| shape[a] != 1) {
             return Err(format!("cannot squeeze axes {axes:?} of shape {shape:?}"));
         }
-        Ok(shape.iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, &d)| d).collect())
+        Ok(shape
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !axes.contains(i))
+            .map(|(_, &d)| d)
+            .collect())
     }
 }

@@ -178,15 +178,25 @@ impl Importer {
     fn new(graph: &pb::GraphProto) -> Result<Self, ImportError> {
         let mut values = HashMap::new();
         for tensor in &graph.initializer {
-            values.insert(tensor.name.clone(), Value::Const(Constant::from_proto(tensor, &tensor.name)?));
+            values.insert(
+                tensor.name.clone(),
+                Value::Const(Constant::from_proto(tensor, &tensor.name)?),
+            );
         }
-        let inputs: Vec<&pb::ValueInfoProto> =
-            graph.input.iter().filter(|i| !values.contains_key(&i.name)).collect();
+        let inputs: Vec<&pb::ValueInfoProto> = graph
+            .input
+            .iter()
+            .filter(|i| !values.contains_key(&i.name))
+            .collect();
         let [input] = inputs.as_slice() else {
             return Err(ImportError::Graph(format!(
                 "zkinfer supports models with exactly one input; this one has {} ({})",
                 inputs.len(),
-                inputs.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
+                inputs
+                    .iter()
+                    .map(|i| i.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         };
         let shape = input_shape(input)?;
@@ -222,11 +232,23 @@ impl Importer {
         };
         let output = match self.values.get(&output.name) {
             Some(Value::Act(id)) if *id != 0 => *id,
-            Some(Value::Act(_)) => return Err(ImportError::Graph("the output is the input: nothing to prove".into())),
-            Some(Value::Const(_)) => {
-                return Err(ImportError::Graph(format!("output '{}' is a constant: nothing to prove", output.name)))
+            Some(Value::Act(_)) => {
+                return Err(ImportError::Graph(
+                    "the output is the input: nothing to prove".into(),
+                ))
             }
-            None => return Err(ImportError::Graph(format!("output '{}' is never computed", output.name))),
+            Some(Value::Const(_)) => {
+                return Err(ImportError::Graph(format!(
+                    "output '{}' is a constant: nothing to prove",
+                    output.name
+                )))
+            }
+            None => {
+                return Err(ImportError::Graph(format!(
+                    "output '{}' is never computed",
+                    output.name
+                )))
+            }
         };
         let mut tensors = self.tensors;
         tensors[output].name = graph.output[0].name.clone();
@@ -246,7 +268,12 @@ impl Importer {
     }
 
     /// The constant named `name`.
-    pub fn constant(&self, node: &NodeRef, name: &str, what: &str) -> Result<Constant, ImportError> {
+    pub fn constant(
+        &self,
+        node: &NodeRef,
+        name: &str,
+        what: &str,
+    ) -> Result<Constant, ImportError> {
         match self.value(node, name)? {
             Value::Const(c) => Ok(c),
             Value::Act(_) => Err(node.error(format!("{what} must be a constant"))),
@@ -273,12 +300,22 @@ impl Importer {
     }
 
     /// Appends a float node writing a new activation `name` of `shape`.
-    pub fn push(&mut self, node: &NodeRef, op: FloatOp, inputs: Vec<ValueId>, shape: Vec<usize>) -> ValueId {
+    pub fn push(
+        &mut self,
+        node: &NodeRef,
+        op: FloatOp,
+        inputs: Vec<ValueId>,
+        shape: Vec<usize>,
+    ) -> ValueId {
         let id = self.tensors.len();
         let name = node.outputs.first().cloned().unwrap_or_default();
-        self.tensors.push(TensorSpec { name: name.clone(), shape });
+        self.tensors.push(TensorSpec {
+            name: name.clone(),
+            shape,
+        });
         self.producer.insert(id, self.nodes.len());
-        self.readers.insert(id, self.consumers.get(&name).copied().unwrap_or(0));
+        self.readers
+            .insert(id, self.consumers.get(&name).copied().unwrap_or(0));
         self.nodes.push(FloatNode {
             name: node.name.clone(),
             op,
@@ -310,7 +347,10 @@ fn input_shape(input: &pb::ValueInfoProto) -> Result<Vec<usize>, ImportError> {
         return Err(err("is not a tensor".into()));
     };
     if tensor.elem_type != pb::tensor_proto::DataType::Float as i32 {
-        return Err(err(format!("element type {} is not float32", tensor.elem_type)));
+        return Err(err(format!(
+            "element type {} is not float32",
+            tensor.elem_type
+        )));
     }
     let dims = tensor
         .shape
@@ -322,7 +362,9 @@ fn input_shape(input: &pb::ValueInfoProto) -> Result<Vec<usize>, ImportError> {
         .map(|(i, d)| match &d.value {
             Some(dimension::Value::DimValue(v)) if *v > 0 => Ok(*v as usize),
             Some(dimension::Value::DimParam(_)) | None if i == 0 => Ok(1),
-            other => Err(err(format!("dimension {i} ({other:?}) must be a positive constant"))),
+            other => Err(err(format!(
+                "dimension {i} ({other:?}) must be a positive constant"
+            ))),
         })
         .collect::<Result<Vec<_>, _>>()?;
     if dims.is_empty() {

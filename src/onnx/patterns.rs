@@ -40,7 +40,10 @@ pub fn fuse_layer_norms(graph: &pb::GraphProto) -> Result<Vec<NodeRef>, ImportEr
         }
     }
     for output in &graph.output {
-        consumers.entry(output.name.as_str()).or_default().push(usize::MAX);
+        consumers
+            .entry(output.name.as_str())
+            .or_default()
+            .push(usize::MAX);
     }
 
     let mut replaced: HashMap<usize, NodeRef> = HashMap::new();
@@ -73,7 +76,11 @@ fn constants(graph: &pb::GraphProto) -> HashMap<String, Constant> {
     let mut map: HashMap<String, Constant> = graph
         .initializer
         .iter()
-        .filter_map(|t| Constant::from_proto(t, &t.name).ok().map(|c| (t.name.clone(), c)))
+        .filter_map(|t| {
+            Constant::from_proto(t, &t.name)
+                .ok()
+                .map(|c| (t.name.clone(), c))
+        })
         .collect();
     for n in graph.node.iter().filter(|n| n.op_type == "Constant") {
         if let (Some(out), Some(a)) = (n.output.first(), n.attribute.first()) {
@@ -111,9 +118,12 @@ fn match_layer_norm(
     let single = |name: &str| constants.get(name).and_then(Constant::single);
     let axes = |i: usize| -> Option<Vec<i64>> {
         let n = &nodes[i];
-        n.attr("axes")
-            .map(|a| a.ints.clone())
-            .or_else(|| n.inputs.get(1).and_then(|a| constants.get(a)).map(Constant::ints))
+        n.attr("axes").map(|a| a.ints.clone()).or_else(|| {
+            n.inputs
+                .get(1)
+                .and_then(|a| constants.get(a))
+                .map(Constant::ints)
+        })
     };
 
     let (d, s) = (nodes[div].inputs.first()?, nodes[div].inputs.get(1)?);
@@ -185,10 +195,24 @@ fn match_layer_norm(
         inputs: vec![x.clone(), gamma, beta],
         outputs: vec![output],
         attributes: vec![
-            attribute("epsilon", eps as f32, 0, pb::attribute_proto::AttributeType::Float as i32),
-            attribute("axis", 0.0, axis, pb::attribute_proto::AttributeType::Int as i32),
+            attribute(
+                "epsilon",
+                eps as f32,
+                0,
+                pb::attribute_proto::AttributeType::Float as i32,
+            ),
+            attribute(
+                "axis",
+                0.0,
+                axis,
+                pb::attribute_proto::AttributeType::Int as i32,
+            ),
         ],
     };
     members.retain(|&i| i != last);
-    Some(Found { node, members, last })
+    Some(Found {
+        node,
+        members,
+        last,
+    })
 }

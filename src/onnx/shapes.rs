@@ -28,7 +28,11 @@ fn indices(shape: &[usize]) -> impl Iterator<Item = Vec<usize>> + '_ {
 /// each input it reads.
 pub fn broadcast(a: &[usize], b: &[usize]) -> Result<(Vec<usize>, Vec<u32>, Vec<u32>), String> {
     let rank = a.len().max(b.len());
-    let pad = |s: &[usize]| -> Vec<usize> { std::iter::repeat_n(1, rank - s.len()).chain(s.iter().copied()).collect() };
+    let pad = |s: &[usize]| -> Vec<usize> {
+        std::iter::repeat_n(1, rank - s.len())
+            .chain(s.iter().copied())
+            .collect()
+    };
     let (pa, pb) = (pad(a), pad(b));
     let out: Vec<usize> = pa
         .iter()
@@ -62,18 +66,33 @@ pub fn transpose(shape: &[usize], perm: &[usize]) -> Result<(Vec<usize>, Vec<u32
     let mut sorted = perm.to_vec();
     sorted.sort_unstable();
     if sorted != (0..shape.len()).collect::<Vec<_>>() {
-        return Err(format!("perm {perm:?} is not a permutation of the {} axes", shape.len()));
+        return Err(format!(
+            "perm {perm:?} is not a permutation of the {} axes",
+            shape.len()
+        ));
     }
     let out: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
     let s = strides(shape);
     let sources = indices(&out)
-        .map(|index| index.iter().zip(perm).map(|(&i, &p)| i * s[p]).sum::<usize>() as u32)
+        .map(|index| {
+            index
+                .iter()
+                .zip(perm)
+                .map(|(&i, &p)| i * s[p])
+                .sum::<usize>() as u32
+        })
         .collect();
     Ok((out, sources))
 }
 
 /// ONNX Slice along `axes` with `starts`, `ends`, `steps` (negative values count from the end).
-pub fn slice(shape: &[usize], starts: &[i64], ends: &[i64], axes: &[i64], steps: &[i64]) -> Result<(Vec<usize>, Vec<u32>), String> {
+pub fn slice(
+    shape: &[usize],
+    starts: &[i64],
+    ends: &[i64],
+    axes: &[i64],
+    steps: &[i64],
+) -> Result<(Vec<usize>, Vec<u32>), String> {
     let rank = shape.len() as i64;
     let mut ranges: Vec<(usize, usize, usize)> = shape.iter().map(|&n| (0, n, 1)).collect();
     for (i, &axis) in axes.iter().enumerate() {
@@ -93,7 +112,14 @@ pub fn slice(shape: &[usize], starts: &[i64], ends: &[i64], axes: &[i64], steps:
     let out: Vec<usize> = ranges.iter().map(|&(s, e, _)| e - s).collect();
     let st = strides(shape);
     let sources = indices(&out)
-        .map(|index| index.iter().zip(&ranges).zip(&st).map(|((&i, &(s, _, _)), &k)| (s + i) * k).sum::<usize>() as u32)
+        .map(|index| {
+            index
+                .iter()
+                .zip(&ranges)
+                .zip(&st)
+                .map(|((&i, &(s, _, _)), &k)| (s + i) * k)
+                .sum::<usize>() as u32
+        })
         .collect();
     Ok((out, sources))
 }
@@ -107,8 +133,14 @@ pub fn concat(shapes: &[Vec<usize>], axis: i64) -> Result<(Vec<usize>, Vec<(u8, 
         return Err(format!("axis {axis} out of range"));
     }
     for s in shapes {
-        if s.len() != first.len() || s.iter().enumerate().any(|(d, &n)| d != axis && n != first[d]) {
-            return Err(format!("shapes {shapes:?} cannot be concatenated on axis {axis}"));
+        if s.len() != first.len()
+            || s.iter()
+                .enumerate()
+                .any(|(d, &n)| d != axis && n != first[d])
+        {
+            return Err(format!(
+                "shapes {shapes:?} cannot be concatenated on axis {axis}"
+            ));
         }
     }
     let mut out = first.clone();
@@ -125,7 +157,10 @@ pub fn concat(shapes: &[Vec<usize>], axis: i64) -> Result<(Vec<usize>, Vec<(u8, 
             let mut local = index.clone();
             local[axis] -= offsets[input];
             let st = strides(&shapes[input]);
-            (input as u8, local.iter().zip(&st).map(|(&i, &k)| i * k).sum::<usize>() as u32)
+            (
+                input as u8,
+                local.iter().zip(&st).map(|(&i, &k)| i * k).sum::<usize>() as u32,
+            )
         })
         .collect();
     Ok((out, sources))
@@ -154,7 +189,9 @@ pub fn reshape(shape: &[usize], target: &[i64]) -> Result<Vec<usize>, String> {
         }
         out[i] = total / known;
     } else if known != total {
-        return Err(format!("cannot reshape {shape:?} ({total} values) to {out:?}"));
+        return Err(format!(
+            "cannot reshape {shape:?} ({total} values) to {out:?}"
+        ));
     }
     Ok(out)
 }
@@ -163,12 +200,16 @@ pub fn reshape(shape: &[usize], target: &[i64]) -> Result<Vec<usize>, String> {
 /// output shape, terms per output, and per output the `k` elements of each input.
 pub fn matmul(a: &[usize], b: &[usize]) -> Result<(Vec<usize>, usize, Vec<u32>, Vec<u32>), String> {
     if a.len() < 2 || b.len() < 2 {
-        return Err(format!("MatMul of shapes {a:?} and {b:?}: both must have at least 2 dimensions"));
+        return Err(format!(
+            "MatMul of shapes {a:?} and {b:?}: both must have at least 2 dimensions"
+        ));
     }
     let (m, k) = (a[a.len() - 2], a[a.len() - 1]);
     let (k2, n) = (b[b.len() - 2], b[b.len() - 1]);
     if k != k2 {
-        return Err(format!("MatMul of shapes {a:?} and {b:?}: inner dimensions differ"));
+        return Err(format!(
+            "MatMul of shapes {a:?} and {b:?}: inner dimensions differ"
+        ));
     }
     let (batch, ia, ib) = broadcast(&a[..a.len() - 2], &b[..b.len() - 2])?;
     let mut out = batch.clone();
@@ -189,7 +230,11 @@ pub fn matmul(a: &[usize], b: &[usize]) -> Result<(Vec<usize>, usize, Vec<u32>, 
 }
 
 /// Reduction over `axes`: the output shape and, per output, the input elements it sums.
-pub fn reduce(shape: &[usize], axes: &[i64], keepdims: bool) -> Result<(Vec<usize>, Vec<Vec<u32>>), String> {
+pub fn reduce(
+    shape: &[usize],
+    axes: &[i64],
+    keepdims: bool,
+) -> Result<(Vec<usize>, Vec<Vec<u32>>), String> {
     let rank = shape.len() as i64;
     let mut reduced = vec![false; shape.len()];
     for &a in axes {
@@ -199,20 +244,39 @@ pub fn reduce(shape: &[usize], axes: &[i64], keepdims: bool) -> Result<(Vec<usiz
         }
         reduced[a as usize] = true;
     }
-    let kept: Vec<usize> = shape.iter().zip(&reduced).map(|(&n, &r)| if r { 1 } else { n }).collect();
+    let kept: Vec<usize> = shape
+        .iter()
+        .zip(&reduced)
+        .map(|(&n, &r)| if r { 1 } else { n })
+        .collect();
     let st = strides(shape);
-    let members: Vec<usize> = shape.iter().zip(&reduced).map(|(&n, &r)| if r { n } else { 1 }).collect();
+    let members: Vec<usize> = shape
+        .iter()
+        .zip(&reduced)
+        .map(|(&n, &r)| if r { n } else { 1 })
+        .collect();
     let groups = indices(&kept)
         .map(|base| {
             indices(&members)
-                .map(|offset| base.iter().zip(&offset).zip(&st).map(|((&b, &o), &s)| (b + o) * s).sum::<usize>() as u32)
+                .map(|offset| {
+                    base.iter()
+                        .zip(&offset)
+                        .zip(&st)
+                        .map(|((&b, &o), &s)| (b + o) * s)
+                        .sum::<usize>() as u32
+                })
                 .collect()
         })
         .collect();
     let out = if keepdims {
         kept
     } else {
-        shape.iter().zip(&reduced).filter(|(_, &r)| !r).map(|(&n, _)| n).collect()
+        shape
+            .iter()
+            .zip(&reduced)
+            .filter(|(_, &r)| !r)
+            .map(|(&n, _)| n)
+            .collect()
     };
     Ok((out, groups))
 }

@@ -23,10 +23,15 @@ pub struct Lowered {
     pub input_scale: i32,
     pub output_scale: i32,
     pub scales: Vec<(String, i32)>,
+    pub warnings: Vec<String>,
 }
 
 /// Lowers `graph` given the magnitude of every tensor.
-pub fn lower(graph: &Graph, ranges: &[f64], options: QuantizeOptions) -> Result<Lowered, QuantizeError> {
+pub fn lower(
+    graph: &Graph,
+    ranges: &[f64],
+    options: QuantizeOptions,
+) -> Result<Lowered, QuantizeError> {
     let input = graph.input();
     let (builder, x) = NetworkBuilder::new(&input.name, input.shape.clone());
     let mut lowering = Lowering {
@@ -37,6 +42,7 @@ pub fn lower(graph: &Graph, ranges: &[f64], options: QuantizeOptions) -> Result<
         map: vec![None; graph.tensors.len()],
         fused: vec![false; graph.nodes.len()],
         absorbed: vec![false; graph.nodes.len()],
+        warnings: Vec::new(),
     };
     let input_scale = lowering.act_scale(ranges[0]);
     lowering.map[0] = Some((x, input_scale));
@@ -44,21 +50,44 @@ pub fn lower(graph: &Graph, ranges: &[f64], options: QuantizeOptions) -> Result<
     for (i, node) in graph.nodes.iter().enumerate() {
         lowering.node(i, node)?;
     }
-    let (output, output_scale) = lowering.map[graph.output].ok_or_else(|| QuantizeError::Range {
-        layer: graph.output().name.clone(),
-        problem: "the output is never computed".into(),
-    })?;
+    let (mut output, output_scale) =
+        lowering.map[graph.output].ok_or_else(|| QuantizeError::Range {
+            layer: graph.output().name.clone(),
+            problem: "the output is never computed".into(),
+        })?;
+    // Public outputs must be cells; an output that only rearranges input values goes through an
+    // identity unit.
+    let partial = lowering.b.clone().finish(output);
+    let len = graph.output().len();
+    if (0..len).any(|i| partial.is_input_copy(output, i)) {
+        let name = format!("{}/copy", graph.output().name);
+        output = lowering.push_unit(
+            &name,
+            UnitOp::elementwise(len, rescale_kind(0, false)),
+            vec![output],
+            graph.output().shape.clone(),
+        );
+    }
     let scales = graph
         .tensors
         .iter()
         .zip(&lowering.map)
         .filter_map(|(t, m)| m.map(|(_, s)| (t.name.clone(), s)))
         .collect();
+    for (tensor, &range) in graph.tensors.iter().zip(ranges) {
+        if range == 0.0 {
+            lowering.warnings.push(format!(
+                "tensor '{}' is always 0 on the calibration data; its scale is arbitrary",
+                tensor.name
+            ));
+        }
+    }
     Ok(Lowered {
         network: lowering.b.finish(output),
         input_scale,
         output_scale,
         scales,
+        warnings: lowering.warnings,
     })
 }
 
@@ -74,6 +103,8 @@ pub(super) struct Lowering<'a> {
     fused: Vec<bool>,
     /// Per float node: a ReLU absorbed by its producer.
     absorbed: Vec<bool>,
+    /// Precision the quantiser had to give up, tensor by tensor.
+    pub warnings: Vec<String>,
 }
 
 /// A rescale by `shift` with an optional ReLU.
@@ -101,14 +132,21 @@ impl Lowering<'_> {
 
     /// The integer form of float tensor `id`.
     pub fn input(&self, node: &FloatNode, i: usize) -> Result<(TensorId, i32), QuantizeError> {
-        self.map[node.inputs[i]].ok_or_else(|| self.error(node, format!("input {i} was not lowered")))
+        self.map[node.inputs[i]]
+            .ok_or_else(|| self.error(node, format!("input {i} was not lowered")))
     }
 
     pub fn shape_of(&self, node: &FloatNode) -> Vec<usize> {
         self.graph.tensors[node.output].shape.clone()
     }
 
-    pub fn push_unit(&mut self, name: &str, op: UnitOp, inputs: Vec<TensorId>, shape: Vec<usize>) -> TensorId {
+    pub fn push_unit(
+        &mut self,
+        name: &str,
+        op: UnitOp,
+        inputs: Vec<TensorId>,
+        shape: Vec<usize>,
+    ) -> TensorId {
         self.b.push(name, Op::Unit(op), inputs, shape)
     }
 
@@ -121,8 +159,13 @@ impl Lowering<'_> {
             }
         }
         readers[self.graph.output] += 1;
-        let producer: HashMap<usize, usize> =
-            self.graph.nodes.iter().enumerate().map(|(i, n)| (n.output, i)).collect();
+        let producer: HashMap<usize, usize> = self
+            .graph
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.output, i))
+            .collect();
         for (i, node) in self.graph.nodes.iter().enumerate() {
             if node.op != FloatOp::Relu || readers[node.inputs[0]] != 1 {
                 continue;
@@ -148,13 +191,21 @@ impl Lowering<'_> {
         let relu = self.fused[index];
         let range = self.ranges[node.output];
         let out = match &node.op {
-            FloatOp::Linear { weights, bias, channels, geometry } => {
-                self.linear(node, weights, bias, *channels, geometry, relu)?
-            }
+            FloatOp::Linear {
+                weights,
+                bias,
+                channels,
+                geometry,
+            } => self.linear(node, weights, bias, *channels, geometry, relu)?,
             FloatOp::Relu => {
                 let (x, s) = self.input(node, 0)?;
                 let len = self.graph.tensors[node.output].len();
-                let y = self.push_unit(&node.name, UnitOp::elementwise(len, rescale_kind(0, true)), vec![x], self.shape_of(node));
+                let y = self.push_unit(
+                    &node.name,
+                    UnitOp::elementwise(len, rescale_kind(0, true)),
+                    vec![x],
+                    self.shape_of(node),
+                );
                 (y, s)
             }
             FloatOp::Clip { lo, hi } => self.clip(node, f64::from(*lo), f64::from(*hi))?,
@@ -167,23 +218,47 @@ impl Lowering<'_> {
                 let gather = conv.gather();
                 let taps = conv.taps();
                 let groups: Vec<Vec<u32>> = (0..conv.in_channels * oh * ow)
-                    .map(|o| gather[o * taps..(o + 1) * taps].iter().flatten().copied().collect())
+                    .map(|o| {
+                        gather[o * taps..(o + 1) * taps]
+                            .iter()
+                            .flatten()
+                            .copied()
+                            .collect()
+                    })
                     .collect();
                 let y = self.max_tree(&node.name, x, groups, self.shape_of(node))?;
                 (y, s)
             }
             FloatOp::MatMul { terms, a, b } => {
                 let ((x0, s0), (x1, s1)) = (self.input(node, 0)?, self.input(node, 1)?);
-                let product = ProductOp { terms: *terms, a: a.clone(), b: b.clone() };
+                let product = ProductOp {
+                    terms: *terms,
+                    a: a.clone(),
+                    b: b.clone(),
+                };
                 let shape = self.shape_of(node);
-                let acc = self.b.push(&format!("{}/product", node.name), Op::Product(product), vec![x0, x1], shape.clone());
+                let acc = self.b.push(
+                    &format!("{}/product", node.name),
+                    Op::Product(product),
+                    vec![x0, x1],
+                    shape.clone(),
+                );
                 let (shift, s_y) = self.shift_to(s0 + s1, range);
                 let len = self.graph.tensors[node.output].len();
-                let y = self.push_unit(&node.name, UnitOp::elementwise(len, rescale_kind(shift, relu)), vec![acc], shape);
+                let y = self.push_unit(
+                    &node.name,
+                    UnitOp::elementwise(len, rescale_kind(shift, relu)),
+                    vec![acc],
+                    shape,
+                );
                 (y, s_y)
             }
             FloatOp::Softmax { row } => self.softmax(node, *row, range)?,
-            FloatOp::LayerNorm { gamma, beta, epsilon } => self.layer_norm(node, gamma, beta, f64::from(*epsilon), range)?,
+            FloatOp::LayerNorm {
+                gamma,
+                beta,
+                epsilon,
+            } => self.layer_norm(node, gamma, beta, f64::from(*epsilon), range)?,
             FloatOp::Function(f) => self.function(node, *f, range)?,
             FloatOp::Gather { sources } => self.gather(node, sources)?,
         };
@@ -191,10 +266,25 @@ impl Lowering<'_> {
         Ok(())
     }
 
+    /// Records that `what` of `node` keep `lost` fewer bits than asked, when it matters.
+    fn note_lost_bits(&mut self, node: &FloatNode, what: &str, lost: i32) {
+        let kept = self.options.weight_bits as i32 - lost;
+        if kept < 8 {
+            self.warnings.push(format!(
+                "node '{}': {what} keep only {kept} bits of precision, because their scale and the \
+                 input and output scales differ by more than one 16-bit rescale can absorb",
+                node.name
+            ));
+        }
+    }
+
     /// The shift from `product_scale` to the activation scale of `range` (never finer than the
     /// product, never more than 16 bits): `(shift, output scale)`.
     pub fn shift_to(&self, product_scale: i32, range: f64) -> (u32, i32) {
-        let s_y = self.act_scale(range).min(product_scale).max(product_scale - MAX_SHIFT as i32);
+        let s_y = self
+            .act_scale(range)
+            .min(product_scale)
+            .max(product_scale - MAX_SHIFT as i32);
         ((product_scale - s_y) as u32, s_y)
     }
 
@@ -209,18 +299,34 @@ impl Lowering<'_> {
     ) -> Result<(TensorId, i32), QuantizeError> {
         let (x, s_x) = self.input(node, 0)?;
         let range = self.ranges[node.output];
-        let max_w = weights.iter().fold(0.0f64, |m, w| m.max(f64::from(w.abs())));
+        let max_w = weights
+            .iter()
+            .fold(0.0f64, |m, w| m.max(f64::from(w.abs())));
         let mut s_w = self.weight_scale(max_w);
         let s_target = self.act_scale(range);
         if s_x + s_w - s_target > MAX_SHIFT as i32 {
-            s_w = s_target + MAX_SHIFT as i32 - s_x;
+            let lost = s_x + s_w - s_target - MAX_SHIFT as i32;
+            s_w -= lost;
+            self.note_lost_bits(node, "weights", lost);
         }
         let (shift, s_y) = self.shift_to(s_x + s_w, range);
         let product_scale = s_x + s_w;
-        let w: Vec<i64> = weights.iter().map(|&v| quantize_value(f64::from(v), s_w)).collect();
-        let b: Vec<i64> = bias.iter().map(|&v| quantize_value(f64::from(v), product_scale)).collect();
-        if let Some(v) = bias.iter().find(|v| f64::from(v.abs()) * 2f64.powi(product_scale) >= 2f64.powi(50)) {
-            return Err(self.error(node, format!("bias {v} is too large for the product scale 2^{product_scale}")));
+        let w: Vec<i64> = weights
+            .iter()
+            .map(|&v| quantize_value(f64::from(v), s_w))
+            .collect();
+        let b: Vec<i64> = bias
+            .iter()
+            .map(|&v| quantize_value(f64::from(v), product_scale))
+            .collect();
+        if let Some(v) = bias
+            .iter()
+            .find(|v| f64::from(v.abs()) * 2f64.powi(product_scale) >= 2f64.powi(50))
+        {
+            return Err(self.error(
+                node,
+                format!("bias {v} is too large for the product scale 2^{product_scale}"),
+            ));
         }
         let taps = weights.len() / channels;
         let op = match geometry {
@@ -248,42 +354,99 @@ impl Lowering<'_> {
         };
         let shape = self.shape_of(node);
         let len = op.len();
-        let acc = self.b.push(&format!("{}/sum", node.name), Op::Linear(op), vec![x], shape.clone());
-        let y = self.push_unit(&node.name, UnitOp::elementwise(len, rescale_kind(shift, relu)), vec![acc], shape);
+        let acc = self.b.push(
+            &format!("{}/sum", node.name),
+            Op::Linear(op),
+            vec![x],
+            shape.clone(),
+        );
+        let y = self.push_unit(
+            &node.name,
+            UnitOp::elementwise(len, rescale_kind(shift, relu)),
+            vec![acc],
+            shape,
+        );
         Ok((y, s_y))
     }
 
-    fn clip(&mut self, node: &FloatNode, lo: f64, hi: f64) -> Result<(TensorId, i32), QuantizeError> {
+    fn clip(
+        &mut self,
+        node: &FloatNode,
+        lo: f64,
+        hi: f64,
+    ) -> Result<(TensorId, i32), QuantizeError> {
         let (mut x, s) = self.input(node, 0)?;
         let len = self.graph.tensors[node.output].len();
         let shape = self.shape_of(node);
         if lo.is_finite() {
             let lo_q = quantize_value(lo, s);
-            let kind = UnitKind { c0: -lo_q, out_c: lo_q, ..rescale_kind(0, true) };
-            x = self.push_unit(&format!("{}/min", node.name), UnitOp::elementwise(len, kind), vec![x], shape.clone());
+            let kind = UnitKind {
+                c0: -lo_q,
+                out_c: lo_q,
+                ..rescale_kind(0, true)
+            };
+            x = self.push_unit(
+                &format!("{}/min", node.name),
+                UnitOp::elementwise(len, kind),
+                vec![x],
+                shape.clone(),
+            );
         }
         if hi.is_finite() {
             let hi_q = quantize_value(hi, s);
-            let kind = UnitKind { ca: -1, c0: hi_q, relu: -1, out_c: hi_q, ..rescale_kind(0, true) };
+            let kind = UnitKind {
+                ca: -1,
+                c0: hi_q,
+                relu: -1,
+                out_c: hi_q,
+                ..rescale_kind(0, true)
+            };
             x = self.push_unit(&node.name, UnitOp::elementwise(len, kind), vec![x], shape);
         }
         Ok((x, s))
     }
 
-    fn leaky_relu(&mut self, node: &FloatNode, alpha: f64) -> Result<(TensorId, i32), QuantizeError> {
+    fn leaky_relu(
+        &mut self,
+        node: &FloatNode,
+        alpha: f64,
+    ) -> Result<(TensorId, i32), QuantizeError> {
         const M: u32 = 12;
         let (x, s) = self.input(node, 0)?;
         let len = self.graph.tensors[node.output].len();
         let shape = self.shape_of(node);
-        let positive = self.push_unit(&format!("{}/relu", node.name), UnitOp::elementwise(len, rescale_kind(0, true)), vec![x], shape.clone());
+        let positive = self.push_unit(
+            &format!("{}/relu", node.name),
+            UnitOp::elementwise(len, rescale_kind(0, true)),
+            vec![x],
+            shape.clone(),
+        );
         // y = round((α·x + (1 − α)·relu(x)) · 2^12 / 2^12)
         let a = quantize_value(alpha, M as i32);
-        let kind = UnitKind { ca: a, cb: (1 << M) - a, ..rescale_kind(M, false) };
-        let op = UnitOp { a: (0..len as u32).collect(), b: (0..len as u32).collect(), kinds: vec![kind], kind_of: vec![], with_remainder: false };
+        let kind = UnitKind {
+            ca: a,
+            cb: (1 << M) - a,
+            ..rescale_kind(M, false)
+        };
+        let op = UnitOp {
+            a: (0..len as u32).collect(),
+            b: (0..len as u32).collect(),
+            kinds: vec![kind],
+            kind_of: vec![],
+            with_remainder: false,
+        };
         Ok((self.push_unit(&node.name, op, vec![x, positive], shape), s))
     }
 
-    fn binary(&mut self, node: &FloatNode, op: BinaryOp, a: &[u32], b: &[u32], range: f64, relu: bool) -> Result<(TensorId, i32), QuantizeError> {
+    fn binary(
+        &mut self,
+        node: &FloatNode,
+        op: BinaryOp,
+        a: &[u32],
+        b: &[u32],
+        range: f64,
+        relu: bool,
+    ) -> Result<(TensorId, i32), QuantizeError> {
         let ((x0, s0), (x1, s1)) = (self.input(node, 0)?, self.input(node, 1)?);
         let kind = match op {
             BinaryOp::Add | BinaryOp::Sub => {
@@ -291,42 +454,87 @@ impl Lowering<'_> {
                 let (shift, s_y) = self.shift_to(common, range);
                 let sign = if op == BinaryOp::Add { 1 } else { -1 };
                 let (ca, cb) = (1i64 << (common - s0), sign << (common - s1));
-                (UnitKind { ca, cb, ..rescale_kind(shift, relu) }, s_y)
+                (
+                    UnitKind {
+                        ca,
+                        cb,
+                        ..rescale_kind(shift, relu)
+                    },
+                    s_y,
+                )
             }
             BinaryOp::Mul => {
                 let (shift, s_y) = self.shift_to(s0 + s1, range);
-                (UnitKind { ca: 0, cab: 1, ..rescale_kind(shift, relu) }, s_y)
+                (
+                    UnitKind {
+                        ca: 0,
+                        cab: 1,
+                        ..rescale_kind(shift, relu)
+                    },
+                    s_y,
+                )
             }
         };
-        let unit = UnitOp { a: a.to_vec(), b: b.to_vec(), kinds: vec![kind.0], kind_of: vec![], with_remainder: false };
+        let unit = UnitOp {
+            a: a.to_vec(),
+            b: b.to_vec(),
+            kinds: vec![kind.0],
+            kind_of: vec![],
+            with_remainder: false,
+        };
         let y = self.push_unit(&node.name, unit, vec![x0, x1], self.shape_of(node));
         Ok((y, kind.1))
     }
 
-    fn affine(&mut self, node: &FloatNode, scale: &[f32], offset: &[f32], range: f64, relu: bool) -> Result<(TensorId, i32), QuantizeError> {
+    fn affine(
+        &mut self,
+        node: &FloatNode,
+        scale: &[f32],
+        offset: &[f32],
+        range: f64,
+        relu: bool,
+    ) -> Result<(TensorId, i32), QuantizeError> {
         let (x, s_x) = self.input(node, 0)?;
         let max = scale.iter().fold(0.0f64, |m, v| m.max(f64::from(v.abs())));
         let mut m = self.weight_scale(max);
         if s_x + m - self.act_scale(range) > MAX_SHIFT as i32 {
-            m = self.act_scale(range) + MAX_SHIFT as i32 - s_x;
+            let lost = s_x + m - self.act_scale(range) - MAX_SHIFT as i32;
+            m -= lost;
+            self.note_lost_bits(node, "constants", lost);
         }
         let (shift, s_y) = self.shift_to(s_x + m, range);
         let per_element: Vec<(i64, i64)> = scale
             .iter()
             .zip(offset)
-            .map(|(&c, &o)| (quantize_value(f64::from(c), m), quantize_value(f64::from(o), s_x + m)))
+            .map(|(&c, &o)| {
+                (
+                    quantize_value(f64::from(c), m),
+                    quantize_value(f64::from(o), s_x + m),
+                )
+            })
             .collect();
         let op = self.kinds_per_element(node, per_element.len(), |i| UnitKind {
             ca: per_element[i].0,
             c0: per_element[i].1,
             ..rescale_kind(shift, relu)
         })?;
-        let unit = UnitOp { a: (0..per_element.len() as u32).collect(), ..op };
-        Ok((self.push_unit(&node.name, unit, vec![x], self.shape_of(node)), s_y))
+        let unit = UnitOp {
+            a: (0..per_element.len() as u32).collect(),
+            ..op
+        };
+        Ok((
+            self.push_unit(&node.name, unit, vec![x], self.shape_of(node)),
+            s_y,
+        ))
     }
 
     /// A unary unit op whose computation varies per element (kinds deduplicated).
-    pub fn kinds_per_element(&self, node: &FloatNode, len: usize, kind: impl Fn(usize) -> UnitKind) -> Result<UnitOp, QuantizeError> {
+    pub fn kinds_per_element(
+        &self,
+        node: &FloatNode,
+        len: usize,
+        kind: impl Fn(usize) -> UnitKind,
+    ) -> Result<UnitOp, QuantizeError> {
         let mut kinds: Vec<UnitKind> = Vec::new();
         let mut index: HashMap<String, u16> = HashMap::new();
         let mut kind_of = Vec::with_capacity(len);
@@ -336,7 +544,8 @@ impl Lowering<'_> {
             let id = match index.get(&key) {
                 Some(&id) => id,
                 None => {
-                    let id = u16::try_from(kinds.len()).map_err(|_| self.error(node, "more than 65 536 distinct constants"))?;
+                    let id = u16::try_from(kinds.len())
+                        .map_err(|_| self.error(node, "more than 65 536 distinct constants"))?;
                     kinds.push(k);
                     index.insert(key, id);
                     id
@@ -347,13 +556,29 @@ impl Lowering<'_> {
         if kinds.len() == 1 {
             kind_of.clear();
         }
-        Ok(UnitOp { a: Vec::new(), b: Vec::new(), kinds, kind_of, with_remainder: false })
+        Ok(UnitOp {
+            a: Vec::new(),
+            b: Vec::new(),
+            kinds,
+            kind_of,
+            with_remainder: false,
+        })
     }
 
     /// Maxima of groups of elements of `x` by pairwise max units (ties and padding never win):
     /// one output per group, in group order.
-    pub fn max_tree(&mut self, name: &str, x: TensorId, mut groups: Vec<Vec<u32>>, shape: Vec<usize>) -> Result<TensorId, QuantizeError> {
-        let max = UnitKind { cb: -1, out_b: 1, ..rescale_kind(0, true) };
+    pub fn max_tree(
+        &mut self,
+        name: &str,
+        x: TensorId,
+        mut groups: Vec<Vec<u32>>,
+        shape: Vec<usize>,
+    ) -> Result<TensorId, QuantizeError> {
+        let max = UnitKind {
+            cb: -1,
+            out_b: 1,
+            ..rescale_kind(0, true)
+        };
         let mut current = x;
         let mut round = 0;
         while groups.iter().any(|g| g.len() > 1) {
@@ -377,15 +602,36 @@ impl Lowering<'_> {
                 layout.push(members);
             }
             let pairs = a.len();
-            let unit = UnitOp { a, b, kinds: vec![max], kind_of: vec![], with_remainder: false };
-            let maxima = self.push_unit(&format!("{name}/max{round}"), unit, vec![current, current], vec![pairs]);
+            let unit = UnitOp {
+                a,
+                b,
+                kinds: vec![max],
+                kind_of: vec![],
+                with_remainder: false,
+            };
+            let maxima = self.push_unit(
+                &format!("{name}/max{round}"),
+                unit,
+                vec![current, current],
+                vec![pairs],
+            );
             let mut sources = Vec::with_capacity(pairs + carried.len());
             sources.extend((0..pairs as u32).map(|i| (0u8, i)));
             sources.extend(carried.iter().map(|&i| (1u8, i)));
             let total = sources.len();
-            let merged = self.b.push(&format!("{name}/level{round}"), Op::Gather(GatherOp { sources }), vec![maxima, current], vec![total]);
+            let merged = self.b.push(
+                &format!("{name}/level{round}"),
+                Op::Gather(GatherOp { sources }),
+                vec![maxima, current],
+                vec![total],
+            );
             for members in layout {
-                next_groups.push(members.iter().map(|&(pair, i)| if pair { i } else { pairs as u32 + i }).collect());
+                next_groups.push(
+                    members
+                        .iter()
+                        .map(|&(pair, i)| if pair { i } else { pairs as u32 + i })
+                        .collect(),
+                );
             }
             groups = next_groups;
             current = merged;
@@ -393,13 +639,28 @@ impl Lowering<'_> {
         }
         let sources = groups
             .iter()
-            .map(|g| g.first().map(|&i| (0u8, i)).ok_or_else(|| QuantizeError::Range { layer: name.into(), problem: "a window with no input".into() }))
+            .map(|g| {
+                g.first()
+                    .map(|&i| (0u8, i))
+                    .ok_or_else(|| QuantizeError::Range {
+                        layer: name.into(),
+                        problem: "a window with no input".into(),
+                    })
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(self.b.push(name, Op::Gather(GatherOp { sources }), vec![current], shape))
+        Ok(self
+            .b
+            .push(name, Op::Gather(GatherOp { sources }), vec![current], shape))
     }
 
-    fn gather(&mut self, node: &FloatNode, sources: &[(u8, u32)]) -> Result<(TensorId, i32), QuantizeError> {
-        let inputs: Vec<(TensorId, i32)> = (0..node.inputs.len()).map(|i| self.input(node, i)).collect::<Result<_, _>>()?;
+    fn gather(
+        &mut self,
+        node: &FloatNode,
+        sources: &[(u8, u32)],
+    ) -> Result<(TensorId, i32), QuantizeError> {
+        let inputs: Vec<(TensorId, i32)> = (0..node.inputs.len())
+            .map(|i| self.input(node, i))
+            .collect::<Result<_, _>>()?;
         let common = inputs.iter().map(|&(_, s)| s).min().unwrap_or(0);
         let mut aligned = Vec::with_capacity(inputs.len());
         for (i, &(t, s)) in inputs.iter().enumerate() {
@@ -412,15 +673,32 @@ impl Lowering<'_> {
                 }
                 let len = self.graph.tensors[node.inputs[i]].len();
                 let shape = self.graph.tensors[node.inputs[i]].shape.clone();
-                aligned.push(self.push_unit(&format!("{}/align{i}", node.name), UnitOp::elementwise(len, rescale_kind(shift, false)), vec![t], shape));
+                aligned.push(self.push_unit(
+                    &format!("{}/align{i}", node.name),
+                    UnitOp::elementwise(len, rescale_kind(shift, false)),
+                    vec![t],
+                    shape,
+                ));
             }
         }
-        let y = self.b.push(&node.name, Op::Gather(GatherOp { sources: sources.to_vec() }), aligned, self.shape_of(node));
+        let y = self.b.push(
+            &node.name,
+            Op::Gather(GatherOp {
+                sources: sources.to_vec(),
+            }),
+            aligned,
+            self.shape_of(node),
+        );
         Ok((y, common))
     }
 }
 
 /// A unit computation in divide mode.
 pub(super) fn divide_kind(ca: i64, c0: i64) -> UnitKind {
-    UnitKind { mode: UnitMode::Divide, ca, c0, ..rescale_kind(0, false) }
+    UnitKind {
+        mode: UnitMode::Divide,
+        ca,
+        c0,
+        ..rescale_kind(0, false)
+    }
 }

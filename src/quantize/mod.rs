@@ -76,6 +76,9 @@ pub struct QuantizedModel {
     pub options: QuantizeOptions,
     /// Number of calibration samples used (0: worst-case ranges over inputs in [−1, 1]).
     pub calibration_samples: usize,
+    /// Where quantisation had to give up precision, and why.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// Largest exponent `s` with `magnitude · 2^s ≤ 2^(bits−1) − 1`.
@@ -126,7 +129,11 @@ pub fn quantize(
         )));
     }
     let input_len = graph.input().len();
-    if let Some((i, s)) = calibration.iter().enumerate().find(|(_, s)| s.len() != input_len) {
+    if let Some((i, s)) = calibration
+        .iter()
+        .enumerate()
+        .find(|(_, s)| s.len() != input_len)
+    {
         return Err(QuantizeError::Calibration(format!(
             "sample {i} has {} values, the model takes {input_len}",
             s.len()
@@ -148,6 +155,7 @@ pub fn quantize(
         network: lowered.network,
         options,
         calibration_samples: calibration.len(),
+        warnings: lowered.warnings,
     })
 }
 
@@ -222,7 +230,10 @@ mod tests {
         assert_eq!(scale_for(0.01, 10), 15); // 0.01·32768 = 327 ≤ 511
         for m in [1e-4, 0.3, 1.0, 5.5, 16.0, 1000.0] {
             let s = scale_for(m, 10);
-            assert!(m * 2f64.powi(s) <= 511.0 && m * 2f64.powi(s + 1) > 511.0, "{m} {s}");
+            assert!(
+                m * 2f64.powi(s) <= 511.0 && m * 2f64.powi(s + 1) > 511.0,
+                "{m} {s}"
+            );
         }
     }
 }

@@ -22,7 +22,9 @@
 //! (relative `2^−10` or better) and of `γ`, `β`.
 
 use zkinfer_circuits::ops::GatherOp;
-use zkinfer_circuits::{FunctionTable, Op, ProductOp, TableOp, TensorId, UnitKind, UnitMode, UnitOp};
+use zkinfer_circuits::{
+    FunctionTable, Op, ProductOp, TableOp, TensorId, UnitKind, UnitMode, UnitOp,
+};
 
 use super::lower::{divide_kind, rescale_kind, Lowering};
 use super::quantize_value;
@@ -38,12 +40,46 @@ fn ceil_log2(n: usize) -> i32 {
 
 impl Lowering<'_> {
     /// `y = clamp(round(x · 2^(to − from)), lo, hi)` in two units: the table input.
-    fn to_table_domain(&mut self, name: &str, x: TensorId, from: i32, to: i32, lo: i64, hi: i64, len: usize) -> TensorId {
-        let (ca, shift) = if to >= from { (1i64 << (to - from), 0) } else { (1, (from - to) as u32) };
-        let low = UnitKind { ca, c0: -lo << shift, out_c: lo, ..rescale_kind(shift, true) };
-        let floor = self.push_unit(&format!("{name}/floor"), UnitOp::elementwise(len, low), vec![x], vec![len]);
-        let high = UnitKind { ca: -1, c0: hi, relu: -1, out_c: hi, ..rescale_kind(0, true) };
-        self.push_unit(&format!("{name}/ceiling"), UnitOp::elementwise(len, high), vec![floor], vec![len])
+    fn to_table_domain(
+        &mut self,
+        name: &str,
+        x: TensorId,
+        from: i32,
+        to: i32,
+        lo: i64,
+        hi: i64,
+        len: usize,
+    ) -> TensorId {
+        let (ca, shift) = if to >= from {
+            (1i64 << (to - from), 0)
+        } else {
+            (1, (from - to) as u32)
+        };
+        let low = UnitKind {
+            ca,
+            c0: -lo << shift,
+            out_c: lo,
+            ..rescale_kind(shift, true)
+        };
+        let floor = self.push_unit(
+            &format!("{name}/floor"),
+            UnitOp::elementwise(len, low),
+            vec![x],
+            vec![len],
+        );
+        let high = UnitKind {
+            ca: -1,
+            c0: hi,
+            relu: -1,
+            out_c: hi,
+            ..rescale_kind(0, true)
+        };
+        self.push_unit(
+            &format!("{name}/ceiling"),
+            UnitOp::elementwise(len, high),
+            vec![floor],
+            vec![len],
+        )
     }
 
     /// The table of `f` on inputs `[lo, hi]` at scale `s_t`, outputs at scale `s_o`.
@@ -52,13 +88,21 @@ impl Lowering<'_> {
             .map(|t| quantize_value(f.eval(t as f64 / 2f64.powi(s_t)), s_o))
             .collect();
         self.b.table(FunctionTable {
-            name: format!("{} (input 2^-{s_t}, output 2^-{s_o})", f.name().to_lowercase()),
+            name: format!(
+                "{} (input 2^-{s_t}, output 2^-{s_o})",
+                f.name().to_lowercase()
+            ),
             lo,
             values,
         })
     }
 
-    pub(super) fn function(&mut self, node: &FloatNode, f: Function, range: f64) -> Result<(TensorId, i32), QuantizeError> {
+    pub(super) fn function(
+        &mut self,
+        node: &FloatNode,
+        f: Function,
+        range: f64,
+    ) -> Result<(TensorId, i32), QuantizeError> {
         let (x, s_x) = self.input(node, 0)?;
         let len = self.graph.tensors[node.output].len();
         let domain: f64 = match f {
@@ -72,7 +116,12 @@ impl Lowering<'_> {
         let s_o = self.act_scale(range);
         let t = self.to_table_domain(&node.name, x, s_x, s_t, lo, hi, len);
         let table = self.table(f, s_t, lo, hi, s_o);
-        let y = self.b.push(&node.name, Op::Table(TableOp { table }), vec![t], self.shape_of(node));
+        let y = self.b.push(
+            &node.name,
+            Op::Table(TableOp { table }),
+            vec![t],
+            self.shape_of(node),
+        );
         Ok((y, s_o))
     }
 
@@ -91,27 +140,55 @@ impl Lowering<'_> {
         self.b.push(name, Op::Linear(op), vec![x], vec![rows])
     }
 
-    pub(super) fn softmax(&mut self, node: &FloatNode, n: usize, range: f64) -> Result<(TensorId, i32), QuantizeError> {
+    pub(super) fn softmax(
+        &mut self,
+        node: &FloatNode,
+        n: usize,
+        range: f64,
+    ) -> Result<(TensorId, i32), QuantizeError> {
         let (x, s_x) = self.input(node, 0)?;
         let len = self.graph.tensors[node.output].len();
         let rows = len / n;
         let name = &node.name;
         let row_of = |i: usize| (i / n) as u32;
-        let groups = (0..rows).map(|r| ((r * n) as u32..((r + 1) * n) as u32).collect()).collect();
+        let groups = (0..rows)
+            .map(|r| ((r * n) as u32..((r + 1) * n) as u32).collect())
+            .collect();
         let max = self.max_tree(&format!("{name}/rowmax"), x, groups, vec![rows])?;
 
         // d = max(x − m, −16) at the table scale.
         let log_d = SOFTMAX_FLOOR.log2() as i32;
         let s_t = self.options.table_bits as i32 - log_d;
         let lo = -(1i64 << (log_d + s_t));
-        let (k, shift) = if s_t >= s_x { (1i64 << (s_t - s_x), 0) } else { (1, (s_x - s_t) as u32) };
-        let clamp = UnitKind { ca: k, cb: -k, c0: -lo << shift, out_c: lo, ..rescale_kind(shift, true) };
-        let shifted = UnitOp { a: (0..len as u32).collect(), b: (0..len).map(row_of).collect(), kinds: vec![clamp], kind_of: vec![], with_remainder: false };
+        let (k, shift) = if s_t >= s_x {
+            (1i64 << (s_t - s_x), 0)
+        } else {
+            (1, (s_x - s_t) as u32)
+        };
+        let clamp = UnitKind {
+            ca: k,
+            cb: -k,
+            c0: -lo << shift,
+            out_c: lo,
+            ..rescale_kind(shift, true)
+        };
+        let shifted = UnitOp {
+            a: (0..len as u32).collect(),
+            b: (0..len).map(row_of).collect(),
+            kinds: vec![clamp],
+            kind_of: vec![],
+            with_remainder: false,
+        };
         let d = self.push_unit(&format!("{name}/shift"), shifted, vec![x, max], vec![len]);
 
         let s_e = 12 - ceil_log2(n);
         let table = self.table(Function::Exp, s_t, lo, 0, s_e);
-        let e = self.b.push(&format!("{name}/exp"), Op::Table(TableOp { table }), vec![d], vec![len]);
+        let e = self.b.push(
+            &format!("{name}/exp"),
+            Op::Table(TableOp { table }),
+            vec![d],
+            vec![len],
+        );
         let sums = self.row_sums(&format!("{name}/sum"), e, rows, n);
 
         let s_y = self.act_scale(range).min(12);
@@ -122,17 +199,43 @@ impl Lowering<'_> {
             kind_of: vec![],
             with_remainder: true,
         };
-        let quotients = self.push_unit(&format!("{name}/divide"), divide, vec![e, sums], vec![2 * len]);
-        self.check_below(&format!("{name}/check"), quotients, sums, len, &|i| row_of(i))?;
+        let quotients = self.push_unit(
+            &format!("{name}/divide"),
+            divide,
+            vec![e, sums],
+            vec![2 * len],
+        );
+        self.check_below(&format!("{name}/check"), quotients, sums, len, &|i| {
+            row_of(i)
+        })?;
         let sources = (0..len as u32).map(|i| (0u8, 2 * i)).collect();
-        let y = self.b.push(name, Op::Gather(GatherOp { sources }), vec![quotients], self.shape_of(node));
+        let y = self.b.push(
+            name,
+            Op::Gather(GatherOp { sources }),
+            vec![quotients],
+            self.shape_of(node),
+        );
         Ok((y, s_y))
     }
 
     /// Units asserting `remainder_i < divisor[divisor_of(i)]` for the `(q, r)` pairs of a
     /// division unit op.
-    fn check_below(&mut self, name: &str, pairs: TensorId, divisors: TensorId, len: usize, divisor_of: &dyn Fn(usize) -> u32) -> Result<(), QuantizeError> {
-        let below = UnitKind { ca: -1, cb: 1, c0: -1, nonneg: true, linear: 0, ..rescale_kind(0, false) };
+    fn check_below(
+        &mut self,
+        name: &str,
+        pairs: TensorId,
+        divisors: TensorId,
+        len: usize,
+        divisor_of: &dyn Fn(usize) -> u32,
+    ) -> Result<(), QuantizeError> {
+        let below = UnitKind {
+            ca: -1,
+            cb: 1,
+            c0: -1,
+            nonneg: true,
+            linear: 0,
+            ..rescale_kind(0, false)
+        };
         let op = UnitOp {
             a: (0..len as u32).map(|i| 2 * i + 1).collect(),
             b: (0..len).map(divisor_of).collect(),
@@ -144,7 +247,14 @@ impl Lowering<'_> {
         Ok(())
     }
 
-    pub(super) fn layer_norm(&mut self, node: &FloatNode, gamma: &[f32], beta: &[f32], epsilon: f64, range: f64) -> Result<(TensorId, i32), QuantizeError> {
+    pub(super) fn layer_norm(
+        &mut self,
+        node: &FloatNode,
+        gamma: &[f32],
+        beta: &[f32],
+        epsilon: f64,
+        range: f64,
+    ) -> Result<(TensorId, i32), QuantizeError> {
         let (x, s_x) = self.input(node, 0)?;
         let n = gamma.len();
         let len = self.graph.tensors[node.output].len();
@@ -154,28 +264,65 @@ impl Lowering<'_> {
 
         let sums = self.row_sums(&format!("{name}/sum"), x, rows, n);
         let t = ceil_log2(n);
-        let centre = UnitKind { ca: n as i64, cb: -1, ..rescale_kind(t as u32, false) };
-        let centred_op = UnitOp { a: (0..len as u32).collect(), b: (0..len).map(row_of).collect(), kinds: vec![centre], kind_of: vec![], with_remainder: false };
-        let c = self.push_unit(&format!("{name}/centre"), centred_op, vec![x, sums], vec![len]);
+        let centre = UnitKind {
+            ca: n as i64,
+            cb: -1,
+            ..rescale_kind(t as u32, false)
+        };
+        let centred_op = UnitOp {
+            a: (0..len as u32).collect(),
+            b: (0..len).map(row_of).collect(),
+            kinds: vec![centre],
+            kind_of: vec![],
+            with_remainder: false,
+        };
+        let c = self.push_unit(
+            &format!("{name}/centre"),
+            centred_op,
+            vec![x, sums],
+            vec![len],
+        );
 
         let squares = ProductOp {
             terms: n,
             a: (0..len as u32).collect(),
             b: (0..len as u32).collect(),
         };
-        let ss = self.b.push(&format!("{name}/squares"), Op::Product(squares), vec![c, c], vec![rows]);
+        let ss = self.b.push(
+            &format!("{name}/squares"),
+            Op::Product(squares),
+            vec![c, c],
+            vec![rows],
+        );
 
         // σ = isqrt(SS·4^u + E) ≈ √n · κ · 2^(s_x+u) · std, with κ = n / 2^t; u gives σ about 12 bits.
         let kappa = n as f64 / 2f64.powi(t);
         let std_max = self.ranges[node.inputs[0]].max(1e-6);
         let sigma_max = (n as f64).sqrt() * kappa * 2f64.powi(s_x) * std_max;
         let u = ((4096.0 / sigma_max).log2().floor() as i32).clamp(0, 12);
-        let e = (n as f64 * epsilon * kappa * kappa * 2f64.powi(2 * (s_x + u))).round().max(1.0) as i64;
-        let sqrt = UnitKind { mode: UnitMode::Sqrt, ca: 1 << (2 * u), c0: e, nonneg: true, ..rescale_kind(0, false) };
-        let sqrt_op = UnitOp { with_remainder: true, ..UnitOp::elementwise(rows, sqrt) };
+        let e = (n as f64 * epsilon * kappa * kappa * 2f64.powi(2 * (s_x + u)))
+            .round()
+            .max(1.0) as i64;
+        let sqrt = UnitKind {
+            mode: UnitMode::Sqrt,
+            ca: 1 << (2 * u),
+            c0: e,
+            nonneg: true,
+            ..rescale_kind(0, false)
+        };
+        let sqrt_op = UnitOp {
+            with_remainder: true,
+            ..UnitOp::elementwise(rows, sqrt)
+        };
         let sigma = self.push_unit(&format!("{name}/sqrt"), sqrt_op, vec![ss], vec![2 * rows]);
         // r ≤ 2σ, i.e. 2σ − r ≥ 0.
-        let root_check = UnitKind { ca: 2, cb: -1, nonneg: true, linear: 0, ..rescale_kind(0, false) };
+        let root_check = UnitKind {
+            ca: 2,
+            cb: -1,
+            nonneg: true,
+            linear: 0,
+            ..rescale_kind(0, false)
+        };
         let check_op = UnitOp {
             a: (0..rows as u32).map(|r| 2 * r).collect(),
             b: (0..rows as u32).map(|r| 2 * r + 1).collect(),
@@ -183,7 +330,12 @@ impl Lowering<'_> {
             kind_of: vec![],
             with_remainder: false,
         };
-        self.push_unit(&format!("{name}/sqrt_check"), check_op, vec![sigma, sigma], vec![rows]);
+        self.push_unit(
+            &format!("{name}/sqrt_check"),
+            check_op,
+            vec![sigma, sigma],
+            vec![rows],
+        );
 
         // q = floor(c·2^(12+u) / σ): the normalised value times 2^12/√n.
         let divide = UnitOp {
@@ -193,11 +345,21 @@ impl Lowering<'_> {
             kind_of: vec![],
             with_remainder: true,
         };
-        let quotients = self.push_unit(&format!("{name}/divide"), divide, vec![c, sigma], vec![2 * len]);
-        self.check_below(&format!("{name}/check"), quotients, sigma, len, &|i| 2 * row_of(i))?;
+        let quotients = self.push_unit(
+            &format!("{name}/divide"),
+            divide,
+            vec![c, sigma],
+            vec![2 * len],
+        );
+        self.check_below(&format!("{name}/check"), quotients, sigma, len, &|i| {
+            2 * row_of(i)
+        })?;
 
         // y = γ·√n·q/2^12 + β.
-        let g: Vec<f64> = gamma.iter().map(|&v| f64::from(v) * (n as f64).sqrt()).collect();
+        let g: Vec<f64> = gamma
+            .iter()
+            .map(|&v| f64::from(v) * (n as f64).sqrt())
+            .collect();
         let m = self.weight_scale(g.iter().fold(0.0, |a, v| a.max(v.abs())));
         let m = m.min(self.act_scale(range) + zkinfer_circuits::arith::MAX_SHIFT as i32 - 12);
         let (shift, s_y) = self.shift_to(m + 12, range);
@@ -206,7 +368,13 @@ impl Lowering<'_> {
             c0: quantize_value(f64::from(beta[i % n]), m + 12),
             ..rescale_kind(shift, false)
         })?;
-        let affine = UnitOp { a: (0..len as u32).map(|i| 2 * i).collect(), ..affine };
-        Ok((self.push_unit(name, affine, vec![quotients], self.shape_of(node)), s_y))
+        let affine = UnitOp {
+            a: (0..len as u32).map(|i| 2 * i).collect(),
+            ..affine
+        };
+        Ok((
+            self.push_unit(name, affine, vec![quotients], self.shape_of(node)),
+            s_y,
+        ))
     }
 }

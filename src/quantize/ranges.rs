@@ -30,11 +30,20 @@ pub fn worst_case(graph: &Graph) -> Vec<f64> {
         let x = |i: usize| bound[node.inputs[i]];
         let max_abs = |v: &[f32]| v.iter().fold(0.0f64, |m, w| m.max(f64::from(w.abs())));
         bound[node.output] = match &node.op {
-            FloatOp::Linear { weights, bias, channels, .. } => {
+            FloatOp::Linear {
+                weights,
+                bias,
+                channels,
+                ..
+            } => {
                 let taps = weights.len() / channels;
                 let per_channel = (0..*channels).map(|c| {
                     f64::from(bias[c].abs())
-                        + weights[c * taps..(c + 1) * taps].iter().map(|w| f64::from(w.abs())).sum::<f64>() * x(0)
+                        + weights[c * taps..(c + 1) * taps]
+                            .iter()
+                            .map(|w| f64::from(w.abs()))
+                            .sum::<f64>()
+                            * x(0)
                 });
                 per_channel.fold(0.0, f64::max)
             }
@@ -47,7 +56,9 @@ pub fn worst_case(graph: &Graph) -> Vec<f64> {
             FloatOp::Affine { scale, offset } => max_abs(scale) * x(0) + max_abs(offset),
             FloatOp::MatMul { terms, .. } => *terms as f64 * x(0) * x(1),
             FloatOp::Softmax { .. } => 1.0,
-            FloatOp::LayerNorm { gamma, beta, .. } => max_abs(gamma) * (gamma.len() as f64).sqrt() + max_abs(beta),
+            FloatOp::LayerNorm { gamma, beta, .. } => {
+                max_abs(gamma) * (gamma.len() as f64).sqrt() + max_abs(beta)
+            }
             FloatOp::Function(f) => match f {
                 Function::Sigmoid | Function::Tanh | Function::Erf => 1.0,
                 Function::Exp => x(0).exp(),
