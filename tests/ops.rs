@@ -140,8 +140,8 @@ proptest! {
         let m = b.add(FloatOp::MaxPool(window), vec![x], vec![1, 2, oh, ow]);
         let avg = FloatOp::Linear { weights: vec![1.0 / (k * k) as f32; 2 * k * k], bias: vec![0.0; 2], channels: 2, geometry: LinearGeometry::Conv(window) };
         let a = b.add(avg, vec![x], vec![1, 2, oh, ow]);
-        let (shape, ia, ib) = shapes::broadcast(&b.shape(m), &b.shape(a)).unwrap();
-        let s = b.add(FloatOp::Binary { op: BinaryOp::Add, a: ia, b: ib }, vec![m, a], shape);
+        let map = shapes::broadcast(&b.shape(m), &b.shape(a)).unwrap();
+        let s = b.add(FloatOp::Binary { op: BinaryOp::Add, a: map.a, b: map.b }, vec![m, a], map.shape);
         check(b.finish(s), seed, 2.0, 0.02)?;
     }
 
@@ -152,9 +152,10 @@ proptest! {
         let scaled = b.add(FloatOp::Affine { scale: rng.vec(rows * cols, 3.0), offset: rng.vec(rows * cols, 0.5) }, vec![x], vec![rows, cols]);
         // A per-column row (broadcast) and the elementwise operations.
         let row = b.add(FloatOp::Gather { sources: (0..cols as u32).map(|i| (0, i)).collect() }, vec![x], vec![1, cols]);
-        let (shape, ia, ib) = shapes::broadcast(&[rows, cols], &[1, cols]).unwrap();
-        let sum = b.add(FloatOp::Binary { op: BinaryOp::Sub, a: ia.clone(), b: ib.clone() }, vec![scaled, row], shape.clone());
-        let prod = b.add(FloatOp::Binary { op: BinaryOp::Mul, a: ia, b: ib }, vec![sum, row], shape.clone());
+        let map = shapes::broadcast(&[rows, cols], &[1, cols]).unwrap();
+        let shape = map.shape.clone();
+        let sum = b.add(FloatOp::Binary { op: BinaryOp::Sub, a: map.a.clone(), b: map.b.clone() }, vec![scaled, row], shape.clone());
+        let prod = b.add(FloatOp::Binary { op: BinaryOp::Mul, a: map.a, b: map.b }, vec![sum, row], shape.clone());
         let n = (rows * cols) as u32;
         let out = b.add(FloatOp::Binary { op: BinaryOp::Add, a: (0..n).collect(), b: (0..n).collect() }, vec![prod, scaled], shape);
         check(b.finish(out), seed, 1.0, 0.03)?;
@@ -176,8 +177,8 @@ proptest! {
         let right_t = b.add(FloatOp::Gather { sources: ((m * k) as u32..(m * k + k * n) as u32).map(|i| (0, i)).collect() }, vec![x], vec![1, n, k]);
         let (shape, perm) = shapes::transpose(&[1, n, k], &[0, 2, 1]).unwrap();
         let right = b.add(FloatOp::Gather { sources: perm.into_iter().map(|i| (0, i)).collect() }, vec![right_t], shape);
-        let (shape, terms, ia, ib) = shapes::matmul(&[1, m, k], &[1, k, n]).unwrap();
-        let y = b.add(FloatOp::MatMul { terms, a: ia, b: ib }, vec![left, right], shape);
+        let mm = shapes::matmul(&[1, m, k], &[1, k, n]).unwrap();
+        let y = b.add(FloatOp::MatMul { terms: mm.terms, a: mm.a, b: mm.b }, vec![left, right], mm.shape);
         check(b.finish(y), seed, 1.0, 0.03)?;
     }
 
@@ -211,8 +212,8 @@ proptest! {
         let (shape, groups) = shapes::reduce(&[rows, cols], &[1], true).unwrap();
         let mean = FloatOp::Linear { weights: vec![1.0 / cols as f32; rows * cols], bias: vec![0.0; rows], channels: rows, geometry: LinearGeometry::Groups { gather: groups.concat() } };
         let m = b.add(mean, vec![x], shape);
-        let (shape, sources) = shapes::concat(&[vec![rows, cols], vec![rows, 1]], 1).unwrap();
-        let y = b.add(FloatOp::Gather { sources }, vec![x, m], shape);
+        let g = shapes::concat(&[vec![rows, cols], vec![rows, 1]], 1).unwrap();
+        let y = b.add(FloatOp::Gather { sources: g.sources }, vec![x, m], g.shape);
         check(b.finish(y), seed, 1.0, 0.02)?;
     }
 }

@@ -222,7 +222,7 @@ impl Network {
             let out_len = self.tensors[node.output].len();
             let b =
                 op_bound(node, &inputs, out_len, &self.tables).map_err(|p| malformed(name, p))?;
-            if !(b < MAX_MAGNITUDE as f64) {
+            if b.is_nan() || b >= MAX_MAGNITUDE as f64 {
                 return Err(NetworkError::Unbounded {
                     node: name.to_string(),
                     bound: b,
@@ -431,7 +431,7 @@ fn op_bound(
                     + kind.caa.unsigned_abs() as f64 * a * a
                     + kind.c0.unsigned_abs() as f64;
                 // The gate multiplies v by at most 2^16; keep it far below the field size.
-                if !(v < 2f64.powi(180)) {
+                if v.is_nan() || v >= 2f64.powi(180) {
                     return Err(format!("unit input can reach {v:.3e}"));
                 }
                 let q = activation;

@@ -86,6 +86,9 @@ pub fn load_table<F: PrimeField>(
     )
 }
 
+/// The input and output cells of one lookup.
+pub type LookupCells<F> = (AssignedCell<F, F>, AssignedCell<F, F>);
+
 /// One lookup lane.
 #[derive(Clone, Debug)]
 pub struct LookupChip {
@@ -130,7 +133,7 @@ impl LookupChip {
         offset: usize,
         function: usize,
         values: Option<(i64, i64)>,
-    ) -> Result<(AssignedCell<F, F>, AssignedCell<F, F>), Error> {
+    ) -> Result<LookupCells<F>, Error> {
         let c = &self.config;
         region.assign_fixed(|| "", c.active, offset, || Value::known(F::ONE))?;
         region.assign_fixed(

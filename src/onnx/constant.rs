@@ -132,24 +132,25 @@ impl Constant {
 
     /// Broadcasts the constant to `len` elements of a tensor of `shape` (numpy rules).
     pub fn broadcast_to(&self, shape: &[usize]) -> Result<Vec<f64>, String> {
-        let (out, _, index) = super::shapes::broadcast(shape, &self.shape)?;
-        if out != shape {
+        let map = super::shapes::broadcast(shape, &self.shape)?;
+        if map.shape != shape {
             return Err(format!(
                 "a constant of shape {:?} cannot apply to shape {shape:?}",
                 self.shape
             ));
         }
-        Ok(index.iter().map(|&i| self.values[i as usize]).collect())
+        Ok(map.b.iter().map(|&i| self.values[i as usize]).collect())
     }
 
     /// Elementwise combination of two constants with broadcasting.
     pub fn zip(&self, other: &Constant, f: impl Fn(f64, f64) -> f64) -> Result<Constant, String> {
-        let (shape, a, b) = super::shapes::broadcast(&self.shape, &other.shape)?;
+        let map = super::shapes::broadcast(&self.shape, &other.shape)?;
         Ok(Constant {
-            shape,
-            values: a
+            shape: map.shape,
+            values: map
+                .a
                 .iter()
-                .zip(&b)
+                .zip(&map.b)
                 .map(|(&i, &j)| f(self.values[i as usize], other.values[j as usize]))
                 .collect(),
         })

@@ -336,8 +336,15 @@ impl Importer {
         let axis = node
             .int("axis")
             .ok_or_else(|| node.error("axis is required"))?;
-        let (shape, sources) = shapes::concat(&input_shapes, axis).map_err(|e| node.error(e))?;
-        self.push(node, FloatOp::Gather { sources }, ids, shape);
+        let gathered = shapes::concat(&input_shapes, axis).map_err(|e| node.error(e))?;
+        self.push(
+            node,
+            FloatOp::Gather {
+                sources: gathered.sources,
+            },
+            ids,
+            gathered.shape,
+        );
         Ok(())
     }
 
@@ -408,14 +415,15 @@ impl Importer {
     fn matmul(&mut self, node: &NodeRef, inputs: &[Option<Value>]) -> Result<()> {
         match (&inputs[0], &inputs[1]) {
             (Some(Value::Act(a)), Some(Value::Act(b))) => {
-                let (shape, terms, ia, ib) =
+                let m =
                     shapes::matmul(self.shape(*a), self.shape(*b)).map_err(|e| node.error(e))?;
+                let shape = m.shape;
                 self.push(
                     node,
                     FloatOp::MatMul {
-                        terms,
-                        a: ia,
-                        b: ib,
+                        terms: m.terms,
+                        a: m.a,
+                        b: m.b,
                     },
                     vec![*a, *b],
                     shape,
@@ -557,7 +565,7 @@ impl Importer {
     }
 
     fn check_window(&self, node: &NodeRef, conv: &Conv2d) -> Result<()> {
-        let fits = |size: usize, pad: usize, k: usize, d: usize| size + pad >= d * (k - 1) + 1;
+        let fits = |size: usize, pad: usize, k: usize, d: usize| size + pad > d * (k - 1);
         if !fits(
             conv.input.0,
             conv.pads[0] + conv.pads[2],
@@ -674,13 +682,17 @@ impl Importer {
                     "Mul" => BinaryOp::Mul,
                     _ => return Err(node.error("dividing by an activation is only supported inside the layer-normalisation pattern")),
                 };
-                let (shape, ia, ib) =
+                let map =
                     shapes::broadcast(self.shape(*a), self.shape(*b)).map_err(|e| node.error(e))?;
                 self.push(
                     node,
-                    FloatOp::Binary { op, a: ia, b: ib },
+                    FloatOp::Binary {
+                        op,
+                        a: map.a,
+                        b: map.b,
+                    },
                     vec![*a, *b],
-                    shape,
+                    map.shape,
                 );
                 Ok(())
             }

@@ -24,9 +24,42 @@ fn indices(shape: &[usize]) -> impl Iterator<Item = Vec<usize>> + '_ {
     })
 }
 
+/// The result of broadcasting two shapes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Broadcast {
+    /// The output shape.
+    pub shape: Vec<usize>,
+    /// Per output element, the element of the first input it reads.
+    pub a: Vec<u32>,
+    /// Per output element, the element of the second input it reads.
+    pub b: Vec<u32>,
+}
+
+/// A data-movement result: the output shape and, per output element, (input, element).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Gathered {
+    /// The output shape.
+    pub shape: Vec<usize>,
+    /// Per output element: (input number, element index).
+    pub sources: Vec<(u8, u32)>,
+}
+
+/// The indices of a batched matrix product.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MatMulIndices {
+    /// The output shape.
+    pub shape: Vec<usize>,
+    /// Terms per output.
+    pub terms: usize,
+    /// `[outputs][terms]` indices into the first input.
+    pub a: Vec<u32>,
+    /// `[outputs][terms]` indices into the second input.
+    pub b: Vec<u32>,
+}
+
 /// Numpy broadcasting of two shapes: the output shape and, per output element, the element of
 /// each input it reads.
-pub fn broadcast(a: &[usize], b: &[usize]) -> Result<(Vec<usize>, Vec<u32>, Vec<u32>), String> {
+pub fn broadcast(a: &[usize], b: &[usize]) -> Result<Broadcast, String> {
     let rank = a.len().max(b.len());
     let pad = |s: &[usize]| -> Vec<usize> {
         std::iter::repeat_n(1, rank - s.len())
@@ -58,7 +91,11 @@ pub fn broadcast(a: &[usize], b: &[usize]) -> Result<(Vec<usize>, Vec<u32>, Vec<
         ia.push(map(&index, &pa, &sa));
         ib.push(map(&index, &pb, &sb));
     }
-    Ok((out, ia, ib))
+    Ok(Broadcast {
+        shape: out,
+        a: ia,
+        b: ib,
+    })
 }
 
 /// Transposition by `perm`.
@@ -125,7 +162,7 @@ pub fn slice(
 }
 
 /// Concatenation along `axis`: per output element, (input number, element).
-pub fn concat(shapes: &[Vec<usize>], axis: i64) -> Result<(Vec<usize>, Vec<(u8, u32)>), String> {
+pub fn concat(shapes: &[Vec<usize>], axis: i64) -> Result<Gathered, String> {
     let first = shapes.first().ok_or("nothing to concatenate")?;
     let rank = first.len() as i64;
     let axis = if axis < 0 { axis + rank } else { axis } as usize;
@@ -163,7 +200,10 @@ pub fn concat(shapes: &[Vec<usize>], axis: i64) -> Result<(Vec<usize>, Vec<(u8, 
             )
         })
         .collect();
-    Ok((out, sources))
+    Ok(Gathered {
+        shape: out,
+        sources,
+    })
 }
 
 /// ONNX Reshape semantics (`0` copies a dimension, `-1` is inferred).
@@ -198,7 +238,7 @@ pub fn reshape(shape: &[usize], target: &[i64]) -> Result<Vec<usize>, String> {
 
 /// Batched matrix product `[..., m, k] × [..., k, n]` with broadcast batch dimensions: the
 /// output shape, terms per output, and per output the `k` elements of each input.
-pub fn matmul(a: &[usize], b: &[usize]) -> Result<(Vec<usize>, usize, Vec<u32>, Vec<u32>), String> {
+pub fn matmul(a: &[usize], b: &[usize]) -> Result<MatMulIndices, String> {
     if a.len() < 2 || b.len() < 2 {
         return Err(format!(
             "MatMul of shapes {a:?} and {b:?}: both must have at least 2 dimensions"
@@ -211,8 +251,9 @@ pub fn matmul(a: &[usize], b: &[usize]) -> Result<(Vec<usize>, usize, Vec<u32>, 
             "MatMul of shapes {a:?} and {b:?}: inner dimensions differ"
         ));
     }
-    let (batch, ia, ib) = broadcast(&a[..a.len() - 2], &b[..b.len() - 2])?;
-    let mut out = batch.clone();
+    let batch = broadcast(&a[..a.len() - 2], &b[..b.len() - 2])?;
+    let (ia, ib) = (batch.a, batch.b);
+    let mut out = batch.shape;
     out.extend([m, n]);
     let (mut ai, mut bi) = (Vec::new(), Vec::new());
     for (&pa, &pb) in ia.iter().zip(&ib) {
@@ -226,7 +267,12 @@ pub fn matmul(a: &[usize], b: &[usize]) -> Result<(Vec<usize>, usize, Vec<u32>, 
             }
         }
     }
-    Ok((out, k, ai, bi))
+    Ok(MatMulIndices {
+        shape: out,
+        terms: k,
+        a: ai,
+        b: bi,
+    })
 }
 
 /// Reduction over `axes`: the output shape and, per output, the input elements it sums.
@@ -287,13 +333,13 @@ mod tests {
 
     #[test]
     fn broadcasting_maps_elements() {
-        let (out, a, b) = broadcast(&[2, 3], &[3]).unwrap();
-        assert_eq!(out, vec![2, 3]);
-        assert_eq!(a, vec![0, 1, 2, 3, 4, 5]);
-        assert_eq!(b, vec![0, 1, 2, 0, 1, 2]);
-        let (out, a, b) = broadcast(&[2, 1], &[1, 3]).unwrap();
-        assert_eq!(out, vec![2, 3]);
-        assert_eq!((a, b), (vec![0, 0, 0, 1, 1, 1], vec![0, 1, 2, 0, 1, 2]));
+        let m = broadcast(&[2, 3], &[3]).unwrap();
+        assert_eq!(m.shape, vec![2, 3]);
+        assert_eq!(m.a, vec![0, 1, 2, 3, 4, 5]);
+        assert_eq!(m.b, vec![0, 1, 2, 0, 1, 2]);
+        let m = broadcast(&[2, 1], &[1, 3]).unwrap();
+        assert_eq!(m.shape, vec![2, 3]);
+        assert_eq!((m.a, m.b), (vec![0, 0, 0, 1, 1, 1], vec![0, 1, 2, 0, 1, 2]));
         assert!(broadcast(&[2, 3], &[2]).is_err());
     }
 
@@ -303,8 +349,11 @@ mod tests {
         assert_eq!((out, s), (vec![3, 2], vec![0, 3, 1, 4, 2, 5]));
         let (out, s) = slice(&[2, 4], &[1], &[-1], &[1], &[]).unwrap();
         assert_eq!((out, s), (vec![2, 2], vec![1, 2, 5, 6]));
-        let (out, s) = concat(&[vec![1, 2], vec![1, 1]], 1).unwrap();
-        assert_eq!((out, s), (vec![1, 3], vec![(0, 0), (0, 1), (1, 0)]));
+        let g = concat(&[vec![1, 2], vec![1, 1]], 1).unwrap();
+        assert_eq!(
+            (g.shape, g.sources),
+            (vec![1, 3], vec![(0, 0), (0, 1), (1, 0)])
+        );
         let (out, groups) = reduce(&[2, 3], &[1], false).unwrap();
         assert_eq!((out, groups), (vec![2], vec![vec![0, 1, 2], vec![3, 4, 5]]));
         let (out, groups) = reduce(&[1, 2, 2], &[1], true).unwrap();
@@ -313,10 +362,10 @@ mod tests {
 
     #[test]
     fn batched_matmul_indices() {
-        let (out, k, a, b) = matmul(&[1, 2, 3], &[1, 3, 2]).unwrap();
-        assert_eq!((out, k), (vec![1, 2, 2], 3));
-        assert_eq!(&a[..3], &[0, 1, 2]); // row 0 of A
-        assert_eq!(&b[..3], &[0, 2, 4]); // column 0 of B
-        assert_eq!(&b[3..6], &[1, 3, 5]); // column 1
+        let m = matmul(&[1, 2, 3], &[1, 3, 2]).unwrap();
+        assert_eq!((m.shape, m.terms), (vec![1, 2, 2], 3));
+        assert_eq!(&m.a[..3], &[0, 1, 2]); // row 0 of A
+        assert_eq!(&m.b[..3], &[0, 2, 4]); // column 0 of B
+        assert_eq!(&m.b[3..6], &[1, 3, 5]); // column 1
     }
 }

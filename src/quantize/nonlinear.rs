@@ -34,26 +34,33 @@ use crate::graph::{FloatNode, Function};
 /// Softmax inputs below the row maximum by more than this are treated as this far below.
 const SOFTMAX_FLOOR: f64 = 16.0;
 
+/// The inputs a table covers: `[lo, hi]` at scale `scale`.
+#[derive(Clone, Copy, Debug)]
+struct TableDomain {
+    scale: i32,
+    lo: i64,
+    hi: i64,
+}
+
 fn ceil_log2(n: usize) -> i32 {
     (usize::BITS - (n.max(1) - 1).leading_zeros()) as i32
 }
 
 impl Lowering<'_> {
     /// `y = clamp(round(x · 2^(to − from)), lo, hi)` in two units: the table input.
-    fn to_table_domain(
+    fn clamp_to_table(
         &mut self,
         name: &str,
         x: TensorId,
         from: i32,
-        to: i32,
-        lo: i64,
-        hi: i64,
+        to: TableDomain,
         len: usize,
     ) -> TensorId {
-        let (ca, shift) = if to >= from {
-            (1i64 << (to - from), 0)
+        let TableDomain { scale, lo, hi } = to;
+        let (ca, shift) = if scale >= from {
+            (1i64 << (scale - from), 0)
         } else {
-            (1, (from - to) as u32)
+            (1, (from - scale) as u32)
         };
         let low = UnitKind {
             ca,
@@ -114,7 +121,7 @@ impl Lowering<'_> {
         let s_t = self.options.table_bits as i32 - 1 - log_d;
         let (lo, hi) = (-(1i64 << (log_d + s_t)), (1i64 << (log_d + s_t)) - 1);
         let s_o = self.act_scale(range);
-        let t = self.to_table_domain(&node.name, x, s_x, s_t, lo, hi, len);
+        let t = self.clamp_to_table(&node.name, x, s_x, TableDomain { scale: s_t, lo, hi }, len);
         let table = self.table(f, s_t, lo, hi, s_o);
         let y = self.b.push(
             &node.name,
