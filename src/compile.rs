@@ -220,4 +220,14 @@ impl CompiledModel {
     pub fn layout(&self) -> &Arc<Layout> {
         &self.layout
     }
+
+    /// Size in bytes of every proof of this model (it depends only on the circuit's shape).
+    pub fn proof_bytes(&self) -> usize {
+        with_shape!(self.shape, S => {
+            let circuit = NetworkCircuit::<S>::new(self.network.clone(), self.layout.clone());
+            halo2_proofs::dev::CircuitCost::<pasta_curves::vesta::Point, _>::measure(self.k, &circuit)
+                .proof_size(1)
+                .into()
+        })
+    }
 }

@@ -40,15 +40,16 @@ pub fn eval_node(node: &FloatNode, values: &[Vec<f32>], output: &TensorSpec) -> 
             .map(|(v, (s, o))| v * s + o)
             .collect(),
         FloatOp::MaxPool(conv) => max_pool(x(0), conv),
-        FloatOp::MatMul { terms, a, b } => {
+        FloatOp::MatMul { terms, scale, a, b } => {
             let (x0, x1) = (x(0), x(1));
             a.chunks(*terms)
                 .zip(b.chunks(*terms))
                 .map(|(ai, bi)| {
-                    ai.iter()
-                        .zip(bi)
-                        .map(|(&i, &j)| x0[i as usize] * x1[j as usize])
-                        .sum()
+                    scale
+                        * ai.iter()
+                            .zip(bi)
+                            .map(|(&i, &j)| x0[i as usize] * x1[j as usize])
+                            .sum::<f32>()
                 })
                 .collect()
         }
@@ -78,7 +79,7 @@ pub fn eval_node(node: &FloatNode, values: &[Vec<f32>], output: &TensorSpec) -> 
                     .collect::<Vec<_>>()
             })
             .collect(),
-        FloatOp::Function(f) => x(0).iter().map(|&v| f.eval(f64::from(v)) as f32).collect(),
+        FloatOp::Function(t) => x(0).iter().map(|&v| t.eval(f64::from(v)) as f32).collect(),
         FloatOp::Gather { sources } => {
             debug_assert_eq!(sources.len(), output.len());
             sources

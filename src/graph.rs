@@ -99,10 +99,12 @@ pub enum FloatOp {
     },
     /// Max pooling (padding never wins).
     MaxPool(Conv2d),
-    /// `A·B` of two activations: output `o` is `Σ_k x0[a[o][k]]·x1[b[o][k]]`.
+    /// `scale · A·B` of two activations: output `o` is `scale · Σ_k x0[a[o][k]]·x1[b[o][k]]`.
     MatMul {
         /// Terms per output.
         terms: usize,
+        /// Constant factor applied to every output (a folded division, e.g. by √d in attention).
+        scale: f32,
         /// `[outputs][terms]` indices into the first input.
         a: Vec<u32>,
         /// `[outputs][terms]` indices into the second input.
@@ -122,8 +124,8 @@ pub enum FloatOp {
         /// Added to the variance.
         epsilon: f32,
     },
-    /// An elementwise function.
-    Function(Function),
+    /// An elementwise function, with constant affine maps folded around it.
+    Function(Tabulated),
     /// Data movement: output `i` is element `sources[i].1` of input `sources[i].0`.
     Gather {
         /// Per output: (input number, element index).
@@ -140,6 +142,33 @@ pub enum BinaryOp {
     Sub,
     /// `a · b`.
     Mul,
+}
+
+/// `c · f(a·x + b) + d`: a tabulated function with the affine maps around it folded in.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Tabulated {
+    /// The function.
+    pub f: Function,
+    /// Input scale `a`.
+    pub a: f32,
+    /// Input offset `b`.
+    pub b: f32,
+    /// Output scale `c`.
+    pub c: f32,
+    /// Output offset `d`.
+    pub d: f32,
+}
+
+impl Tabulated {
+    /// `f(x)` itself.
+    pub fn plain(f: Function) -> Self {
+        Self { f, a: 1.0, b: 0.0, c: 1.0, d: 0.0 }
+    }
+
+    /// The value at `x`, in double precision.
+    pub fn eval(&self, x: f64) -> f64 {
+        f64::from(self.c) * self.f.eval(f64::from(self.a) * x + f64::from(self.b)) + f64::from(self.d)
+    }
 }
 
 /// Elementwise functions computed through lookup tables.
@@ -277,7 +306,7 @@ impl Graph {
                     ..
                 } => "conv".to_string(),
                 FloatOp::Linear { .. } => "dense".to_string(),
-                FloatOp::Function(f) => f.name().to_lowercase(),
+                FloatOp::Function(t) => t.f.name().to_lowercase(),
                 FloatOp::Binary { op, .. } => format!("{op:?}").to_lowercase(),
                 other => format!("{other:?}")
                     .split([' ', '(', '{'])

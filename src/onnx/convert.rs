@@ -5,7 +5,7 @@ use zkinfer_circuits::builder::Conv2d;
 use super::shapes;
 use super::{Constant, Importer, NodeRef, Value};
 use crate::error::ImportError;
-use crate::graph::{BinaryOp, FloatOp, Function, LinearGeometry, ValueId};
+use crate::graph::{BinaryOp, FloatOp, Function, LinearGeometry, Tabulated, ValueId};
 
 type Result<T> = std::result::Result<T, ImportError>;
 
@@ -167,10 +167,10 @@ impl Importer {
             "Sqrt" => Err(node
                 .error("a square root is only supported inside the layer-normalisation pattern")),
             "Relu" => self.unary(node, x, FloatOp::Relu),
-            "Sigmoid" => self.unary(node, x, FloatOp::Function(Function::Sigmoid)),
-            "Tanh" => self.unary(node, x, FloatOp::Function(Function::Tanh)),
-            "Erf" => self.unary(node, x, FloatOp::Function(Function::Erf)),
-            "Exp" => self.unary(node, x, FloatOp::Function(Function::Exp)),
+            "Sigmoid" => self.unary(node, x, FloatOp::Function(Tabulated::plain(Function::Sigmoid))),
+            "Tanh" => self.unary(node, x, FloatOp::Function(Tabulated::plain(Function::Tanh))),
+            "Erf" => self.unary(node, x, FloatOp::Function(Tabulated::plain(Function::Erf))),
+            "Exp" => self.unary(node, x, FloatOp::Function(Tabulated::plain(Function::Exp))),
             "LeakyRelu" => self.unary(
                 node,
                 x,
@@ -422,6 +422,7 @@ impl Importer {
                     node,
                     FloatOp::MatMul {
                         terms: m.terms,
+                        scale: 1.0,
                         a: m.a,
                         b: m.b,
                     },

@@ -42,6 +42,7 @@ pub fn lower(
         map: vec![None; graph.tensors.len()],
         fused: vec![false; graph.nodes.len()],
         absorbed: vec![false; graph.nodes.len()],
+        readers: vec![Vec::new(); graph.tensors.len()],
         warnings: Vec::new(),
     };
     let input_scale = lowering.act_scale(ranges[0]);
@@ -74,8 +75,8 @@ pub fn lower(
         .zip(&lowering.map)
         .filter_map(|(t, m)| m.map(|(_, s)| (t.name.clone(), s)))
         .collect();
-    for (tensor, &range) in graph.tensors.iter().zip(ranges) {
-        if range == 0.0 {
+    for ((tensor, &range), mapped) in graph.tensors.iter().zip(ranges).zip(&lowering.map) {
+        if range == 0.0 && mapped.is_some() {
             lowering.warnings.push(format!(
                 "tensor '{}' is always 0 on the calibration data; its scale is arbitrary",
                 tensor.name
@@ -103,6 +104,8 @@ pub(super) struct Lowering<'a> {
     fused: Vec<bool>,
     /// Per float node: a ReLU absorbed by its producer.
     absorbed: Vec<bool>,
+    /// Per float tensor: the nodes reading it.
+    readers: Vec<Vec<usize>>,
     /// Precision the quantiser had to give up, tensor by tensor.
     pub warnings: Vec<String>,
 }
@@ -153,9 +156,10 @@ impl Lowering<'_> {
     /// Marks ReLUs whose producer can absorb them.
     fn plan_relu_fusion(&mut self) {
         let mut readers = vec![0usize; self.graph.tensors.len()];
-        for node in &self.graph.nodes {
+        for (n, node) in self.graph.nodes.iter().enumerate() {
             for &i in &node.inputs {
                 readers[i] += 1;
+                self.readers[i].push(n);
             }
         }
         readers[self.graph.output] += 1;
@@ -229,37 +233,14 @@ impl Lowering<'_> {
                 let y = self.max_tree(&node.name, x, groups, self.shape_of(node))?;
                 (y, s)
             }
-            FloatOp::MatMul { terms, a, b } => {
-                let ((x0, s0), (x1, s1)) = (self.input(node, 0)?, self.input(node, 1)?);
-                let product = ProductOp {
-                    terms: *terms,
-                    a: a.clone(),
-                    b: b.clone(),
-                };
-                let shape = self.shape_of(node);
-                let acc = self.b.push(
-                    &format!("{}/product", node.name),
-                    Op::Product(product),
-                    vec![x0, x1],
-                    shape.clone(),
-                );
-                let (shift, s_y) = self.shift_to(s0 + s1, range);
-                let len = self.graph.tensors[node.output].len();
-                let y = self.push_unit(
-                    &node.name,
-                    UnitOp::elementwise(len, rescale_kind(shift, relu)),
-                    vec![acc],
-                    shape,
-                );
-                (y, s_y)
-            }
+            FloatOp::MatMul { terms, scale, a, b } => self.matmul(node, *terms, f64::from(*scale), a, b, range, relu)?,
             FloatOp::Softmax { row } => self.softmax(node, *row, range)?,
             FloatOp::LayerNorm {
                 gamma,
                 beta,
                 epsilon,
             } => self.layer_norm(node, gamma, beta, f64::from(*epsilon), range)?,
-            FloatOp::Function(f) => self.function(node, *f, range)?,
+            FloatOp::Function(t) => self.function(node, *t, range)?,
             FloatOp::Gather { sources } => self.gather(node, sources)?,
         };
         self.map[node.output] = Some(out);
@@ -299,9 +280,14 @@ impl Lowering<'_> {
     ) -> Result<(TensorId, i32), QuantizeError> {
         let (x, s_x) = self.input(node, 0)?;
         let range = self.ranges[node.output];
-        let max_w = weights
-            .iter()
-            .fold(0.0f64, |m, w| m.max(f64::from(w.abs())));
+        if let Some(m) = self.exact_sum(node, weights, bias, relu) {
+            // A plain sum feeding only linear layers needs no rescale: its integer value is the
+            // sum itself, at scale s_x + m.
+            let op = linear_op(vec![1; weights.len()], vec![0; channels], channels, geometry);
+            let acc = self.b.push(&format!("{}/sum", node.name), Op::Linear(op), vec![x], self.shape_of(node));
+            return Ok((acc, s_x + m));
+        }
+        let max_w = weights.iter().fold(0.0f64, |m, w| m.max(f64::from(w.abs())));
         let mut s_w = self.weight_scale(max_w);
         let s_target = self.act_scale(range);
         if s_x + s_w - s_target > MAX_SHIFT as i32 {
@@ -311,61 +297,62 @@ impl Lowering<'_> {
         }
         let (shift, s_y) = self.shift_to(s_x + s_w, range);
         let product_scale = s_x + s_w;
-        let w: Vec<i64> = weights
-            .iter()
-            .map(|&v| quantize_value(f64::from(v), s_w))
-            .collect();
-        let b: Vec<i64> = bias
-            .iter()
-            .map(|&v| quantize_value(f64::from(v), product_scale))
-            .collect();
-        if let Some(v) = bias
-            .iter()
-            .find(|v| f64::from(v.abs()) * 2f64.powi(product_scale) >= 2f64.powi(50))
-        {
-            return Err(self.error(
-                node,
-                format!("bias {v} is too large for the product scale 2^{product_scale}"),
-            ));
+        let w: Vec<i64> = weights.iter().map(|&v| quantize_value(f64::from(v), s_w)).collect();
+        let b: Vec<i64> = bias.iter().map(|&v| quantize_value(f64::from(v), product_scale)).collect();
+        if let Some(v) = bias.iter().find(|v| f64::from(v.abs()) * 2f64.powi(product_scale) >= 2f64.powi(50)) {
+            return Err(self.error(node, format!("bias {v} is too large for the product scale 2^{product_scale}")));
         }
-        let taps = weights.len() / channels;
-        let op = match geometry {
-            LinearGeometry::Rows { positions } => LinearOp {
-                channels,
-                taps,
-                weights: w,
-                bias: b,
-                groups: 1,
-                positions: *positions,
-                gather: (0..positions * taps).map(|i| Some(i as u32)).collect(),
-                channel_major: false,
-            },
-            LinearGeometry::Conv(conv) => conv.linear(channels, w, b),
-            LinearGeometry::Groups { gather } => LinearOp {
-                channels,
-                taps,
-                weights: w,
-                bias: b,
-                groups: channels,
-                positions: 1,
-                gather: gather.iter().map(|&i| Some(i)).collect(),
-                channel_major: true,
-            },
-        };
+        let op = linear_op(w, b, channels, geometry);
         let shape = self.shape_of(node);
         let len = op.len();
-        let acc = self.b.push(
-            &format!("{}/sum", node.name),
-            Op::Linear(op),
-            vec![x],
-            shape.clone(),
-        );
-        let y = self.push_unit(
-            &node.name,
-            UnitOp::elementwise(len, rescale_kind(shift, relu)),
-            vec![acc],
-            shape,
-        );
+        let acc = self.b.push(&format!("{}/sum", node.name), Op::Linear(op), vec![x], shape.clone());
+        let y = self.push_unit(&node.name, UnitOp::elementwise(len, rescale_kind(shift, relu)), vec![acc], shape);
+        Ok((y, s_y))
+    }
+
+    /// `m` if `node` averages with weights `2^−m` (or sums, `m = 0`), has no bias and only linear
+    /// readers: then it can hand them its exact integer sum.
+    fn exact_sum(&self, node: &FloatNode, weights: &[f32], bias: &[f32], relu: bool) -> Option<i32> {
+        let w = weights.first().copied()?;
+        let m = -f64::from(w).log2();
+        let exact = w > 0.0
+            && m >= 0.0
+            && m.fract() == 0.0
+            && weights.iter().all(|&v| v == w)
+            && bias.iter().all(|&b| b == 0.0);
+        let readers = &self.readers[node.output];
+        let linear_readers = !readers.is_empty()
+            && node.output != self.graph.output
+            && readers.iter().all(|&r| matches!(self.graph.nodes[r].op, FloatOp::Linear { .. }));
+        (exact && linear_readers && !relu).then_some(m as i32)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn matmul(
+        &mut self,
+        node: &FloatNode,
+        terms: usize,
+        scale: f64,
+        a: &[u32],
+        b: &[u32],
+        range: f64,
+        relu: bool,
+    ) -> Result<(TensorId, i32), QuantizeError> {
+        let ((x0, s0), (x1, s1)) = (self.input(node, 0)?, self.input(node, 1)?);
+        let product = ProductOp { terms, a: a.to_vec(), b: b.to_vec() };
+        let shape = self.shape_of(node);
+        let acc = self.b.push(&format!("{}/product", node.name), Op::Product(product), vec![x0, x1], shape.clone());
+        // y = round(c·acc / 2^shift), with c the folded constant factor at m bits.
+        let mut m = if scale == 1.0 { 0 } else { self.weight_scale(scale.abs()) };
+        if s0 + s1 + m - self.act_scale(range) > MAX_SHIFT as i32 {
+            let lost = s0 + s1 + m - self.act_scale(range) - MAX_SHIFT as i32;
+            m -= lost;
+            self.note_lost_bits(node, "the constant factor", lost);
+        }
+        let (shift, s_y) = self.shift_to(s0 + s1 + m, range);
+        let kind = UnitKind { ca: quantize_value(scale, m), ..rescale_kind(shift, relu) };
+        let len = self.graph.tensors[node.output].len();
+        let y = self.push_unit(&node.name, UnitOp::elementwise(len, kind), vec![acc], shape);
         Ok((y, s_y))
     }
 
@@ -495,6 +482,17 @@ impl Lowering<'_> {
         relu: bool,
     ) -> Result<(TensorId, i32), QuantizeError> {
         let (x, s_x) = self.input(node, 0)?;
+        // A positive power-of-two factor with no offset only changes the scale: no unit.
+        let first = scale.first().copied().unwrap_or(1.0);
+        let power = f64::from(first).log2();
+        if !relu
+            && first > 0.0
+            && power.fract() == 0.0
+            && scale.iter().all(|&s| s == first)
+            && offset.iter().all(|&o| o == 0.0)
+        {
+            return Ok((x, s_x - power as i32));
+        }
         let max = scale.iter().fold(0.0f64, |m, v| m.max(f64::from(v.abs())));
         let mut m = self.weight_scale(max);
         if s_x + m - self.act_scale(range) > MAX_SHIFT as i32 {
@@ -700,5 +698,33 @@ pub(super) fn divide_kind(ca: i64, c0: i64) -> UnitKind {
         ca,
         c0,
         ..rescale_kind(0, false)
+    }
+}
+
+/// The integer linear operator of a float linear node with quantised weights and bias.
+fn linear_op(w: Vec<i64>, b: Vec<i64>, channels: usize, geometry: &LinearGeometry) -> LinearOp {
+    let taps = w.len() / channels;
+    match geometry {
+        LinearGeometry::Rows { positions } => LinearOp {
+            channels,
+            taps,
+            weights: w,
+            bias: b,
+            groups: 1,
+            positions: *positions,
+            gather: (0..positions * taps).map(|i| Some(i as u32)).collect(),
+            channel_major: false,
+        },
+        LinearGeometry::Conv(conv) => conv.linear(channels, w, b),
+        LinearGeometry::Groups { gather } => LinearOp {
+            channels,
+            taps,
+            weights: w,
+            bias: b,
+            groups: channels,
+            positions: 1,
+            gather: gather.iter().map(|&i| Some(i)).collect(),
+            channel_major: true,
+        },
     }
 }

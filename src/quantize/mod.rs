@@ -19,6 +19,7 @@
 //! Each operator's lowering documents its error bound; the fidelity report measures the end
 //! result against the float model.
 
+mod fold;
 mod lower;
 mod nonlinear;
 mod ranges;
@@ -139,6 +140,8 @@ pub fn quantize(
             s.len()
         )));
     }
+    let original = graph;
+    let graph = &fold::fold_affines(graph);
     let ranges = if calibration.is_empty() {
         ranges::worst_case(graph)
     } else {
@@ -147,8 +150,8 @@ pub fn quantize(
     let lowered = lower::lower(graph, &ranges, options)?;
     lowered.network.validate()?;
     Ok(QuantizedModel {
-        input: graph.input().clone(),
-        output: graph.output().clone(),
+        input: original.input().clone(),
+        output: original.output().clone(),
         input_scale: lowered.input_scale,
         output_scale: lowered.output_scale,
         scales: lowered.scales,

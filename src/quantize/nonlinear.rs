@@ -29,7 +29,7 @@ use zkinfer_circuits::{
 use super::lower::{divide_kind, rescale_kind, Lowering};
 use super::quantize_value;
 use crate::error::QuantizeError;
-use crate::graph::{FloatNode, Function};
+use crate::graph::{FloatNode, Function, Tabulated};
 
 /// Softmax inputs below the row maximum by more than this are treated as this far below.
 const SOFTMAX_FLOOR: f64 = 16.0;
@@ -90,45 +90,40 @@ impl Lowering<'_> {
     }
 
     /// The table of `f` on inputs `[lo, hi]` at scale `s_t`, outputs at scale `s_o`.
-    fn table(&mut self, f: Function, s_t: i32, lo: i64, hi: i64, s_o: i32) -> usize {
+    fn table(&mut self, f: Tabulated, s_t: i32, lo: i64, hi: i64, s_o: i32) -> usize {
         let values = (lo..=hi)
             .map(|t| quantize_value(f.eval(t as f64 / 2f64.powi(s_t)), s_o))
             .collect();
         self.b.table(FunctionTable {
             name: format!(
                 "{} (input 2^-{s_t}, output 2^-{s_o})",
-                f.name().to_lowercase()
+                f.f.name().to_lowercase()
             ),
             lo,
             values,
         })
     }
 
-    pub(super) fn function(
-        &mut self,
-        node: &FloatNode,
-        f: Function,
-        range: f64,
-    ) -> Result<(TensorId, i32), QuantizeError> {
+    pub(super) fn function(&mut self, node: &FloatNode, t: Tabulated, range: f64) -> Result<(TensorId, i32), QuantizeError> {
         let (x, s_x) = self.input(node, 0)?;
         let len = self.graph.tensors[node.output].len();
-        let domain: f64 = match f {
-            Function::Sigmoid => 8.0,
-            Function::Tanh | Function::Erf => 4.0,
+        // The domain of x: where a·x + b stays inside the range f is not yet constant on.
+        let saturation = |d: f64| {
+            let (a, b) = (f64::from(t.a).abs().max(1e-12), f64::from(t.b));
+            ((d - b) / a).abs().max(((-d - b) / a).abs())
+        };
+        let domain: f64 = match t.f {
+            Function::Sigmoid => saturation(8.0),
+            Function::Tanh | Function::Erf => saturation(4.0),
             Function::Exp => self.ranges[node.inputs[0]].max(1.0),
         };
         let log_d = domain.log2().ceil() as i32;
         let s_t = self.options.table_bits as i32 - 1 - log_d;
         let (lo, hi) = (-(1i64 << (log_d + s_t)), (1i64 << (log_d + s_t)) - 1);
         let s_o = self.act_scale(range);
-        let t = self.clamp_to_table(&node.name, x, s_x, TableDomain { scale: s_t, lo, hi }, len);
-        let table = self.table(f, s_t, lo, hi, s_o);
-        let y = self.b.push(
-            &node.name,
-            Op::Table(TableOp { table }),
-            vec![t],
-            self.shape_of(node),
-        );
+        let input = self.clamp_to_table(&node.name, x, s_x, TableDomain { scale: s_t, lo, hi }, len);
+        let table = self.table(t, s_t, lo, hi, s_o);
+        let y = self.b.push(&node.name, Op::Table(TableOp { table }), vec![input], self.shape_of(node));
         Ok((y, s_o))
     }
 
@@ -189,7 +184,7 @@ impl Lowering<'_> {
         let d = self.push_unit(&format!("{name}/shift"), shifted, vec![x, max], vec![len]);
 
         let s_e = 12 - ceil_log2(n);
-        let table = self.table(Function::Exp, s_t, lo, 0, s_e);
+        let table = self.table(Tabulated::plain(Function::Exp), s_t, lo, 0, s_e);
         let e = self.b.push(
             &format!("{name}/exp"),
             Op::Table(TableOp { table }),

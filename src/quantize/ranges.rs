@@ -54,15 +54,18 @@ pub fn worst_case(graph: &Graph) -> Vec<f64> {
                 BinaryOp::Mul => x(0) * x(1),
             },
             FloatOp::Affine { scale, offset } => max_abs(scale) * x(0) + max_abs(offset),
-            FloatOp::MatMul { terms, .. } => *terms as f64 * x(0) * x(1),
+            FloatOp::MatMul { terms, scale, .. } => f64::from(scale.abs()) * *terms as f64 * x(0) * x(1),
             FloatOp::Softmax { .. } => 1.0,
             FloatOp::LayerNorm { gamma, beta, .. } => {
                 max_abs(gamma) * (gamma.len() as f64).sqrt() + max_abs(beta)
             }
-            FloatOp::Function(f) => match f {
-                Function::Sigmoid | Function::Tanh | Function::Erf => 1.0,
-                Function::Exp => x(0).exp(),
-            },
+            FloatOp::Function(t) => {
+                let inner = match t.f {
+                    Function::Sigmoid | Function::Tanh | Function::Erf => 1.0,
+                    Function::Exp => (f64::from(t.a.abs()) * x(0) + f64::from(t.b.abs())).exp(),
+                };
+                f64::from(t.c.abs()) * inner + f64::from(t.d.abs())
+            }
             FloatOp::Gather { .. } => node.inputs.iter().map(|&i| bound[i]).fold(0.0, f64::max),
         };
     }
