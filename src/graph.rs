@@ -162,12 +162,19 @@ pub struct Tabulated {
 impl Tabulated {
     /// `f(x)` itself.
     pub fn plain(f: Function) -> Self {
-        Self { f, a: 1.0, b: 0.0, c: 1.0, d: 0.0 }
+        Self {
+            f,
+            a: 1.0,
+            b: 0.0,
+            c: 1.0,
+            d: 0.0,
+        }
     }
 
     /// The value at `x`, in double precision.
     pub fn eval(&self, x: f64) -> f64 {
-        f64::from(self.c) * self.f.eval(f64::from(self.a) * x + f64::from(self.b)) + f64::from(self.d)
+        f64::from(self.c) * self.f.eval(f64::from(self.a) * x + f64::from(self.b))
+            + f64::from(self.d)
     }
 }
 

@@ -71,7 +71,12 @@ fn measure(dir: &str) -> Costs {
 #[test]
 fn proof_size_prediction_matches_a_real_proof() {
     let (compiled, prover) = &*SMALL_MLP;
-    let input = common::samples("mlp_64_32_10", "input.json", compiled.model.network.input_len()).remove(0);
+    let input = common::samples(
+        "mlp_64_32_10",
+        "input.json",
+        compiled.model.network.input_len(),
+    )
+    .remove(0);
     let proof = prover.prove(&input).unwrap();
     assert_eq!(proof.transcript.len(), compiled.proof_bytes());
 }
@@ -79,13 +84,21 @@ fn proof_size_prediction_matches_a_real_proof() {
 #[test]
 fn costs_do_not_grow_past_the_baseline() {
     let path = fixture("costs.json");
-    let current: BTreeMap<String, Costs> = FIXTURES.iter().map(|d| (d.to_string(), measure(d))).collect();
+    let current: BTreeMap<String, Costs> = FIXTURES
+        .iter()
+        .map(|d| (d.to_string(), measure(d)))
+        .collect();
     if std::env::var_os("ZKINFER_UPDATE_COSTS").is_some() {
-        std::fs::write(&path, serde_json::to_string_pretty(&current).unwrap() + "\n").unwrap();
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(&current).unwrap() + "\n",
+        )
+        .unwrap();
         return;
     }
     let baseline: BTreeMap<String, Costs> = serde_json::from_slice(
-        &std::fs::read(&path).expect("fixtures/costs.json exists (ZKINFER_UPDATE_COSTS=1 writes it)"),
+        &std::fs::read(&path)
+            .expect("fixtures/costs.json exists (ZKINFER_UPDATE_COSTS=1 writes it)"),
     )
     .unwrap();
     let mut grown = Vec::new();

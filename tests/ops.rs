@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use zkinfer::graph::{
-    BinaryOp, FloatNode, FloatOp, Function, Graph, LinearGeometry, TensorSpec, ValueId,
+    BinaryOp, FloatNode, FloatOp, Function, Graph, LinearGeometry, Tabulated, TensorSpec, ValueId,
 };
 use zkinfer::onnx::shapes;
 use zkinfer::{CompileOptions, CompiledModel, QuantizeOptions, ShapeKind};

@@ -10,7 +10,7 @@ use ff::PrimeField;
 ///
 /// The unit decomposes each quotient into base-4 digits, so the range is enforced by the
 /// circuit, not only by the witness generator.
-pub const ACTIVATION_BITS: u32 = 14;
+pub const ACTIVATION_BITS: u32 = 12;
 
 /// Smallest activation value the circuit accepts.
 pub const ACTIVATION_MIN: i64 = -(1 << (ACTIVATION_BITS - 1));
@@ -19,7 +19,7 @@ pub const ACTIVATION_MIN: i64 = -(1 << (ACTIVATION_BITS - 1));
 pub const ACTIVATION_MAX: i64 = (1 << (ACTIVATION_BITS - 1)) - 1;
 
 /// Largest right shift a single rescale can perform; also the width of the unit remainder.
-pub const MAX_SHIFT: u32 = 16;
+pub const MAX_SHIFT: u32 = 12;
 
 /// Base of the digit decomposition used for range checks (digits are checked by a degree-4
 /// polynomial, which fits the circuit's degree of 5).

@@ -136,7 +136,7 @@ impl<F: PrimeField, S: Shape> Circuit<F> for NetworkCircuit<S> {
         let dense = (shape.tile_inputs > 0)
             .then(|| DenseChip::configure(meta, shape.tile_inputs, shape.tile_outputs));
         let units = (0..shape.unit_lanes)
-            .map(|_| UnitChip::configure(meta))
+            .map(|_| UnitChip::configure(meta, shape.unit_remainder))
             .collect();
         let product =
             (shape.product_terms > 0).then(|| ProductChip::configure(meta, shape.product_terms));
@@ -274,7 +274,7 @@ impl<S: Shape> NetworkCircuit<S> {
                     }
                     outputs.push(Source::Cell(cells.y));
                     if op.with_remainder {
-                        outputs.push(Source::Cell(cells.z));
+                        outputs.push(Source::Cell(cells.z.ok_or(Error::Synthesis)?));
                     }
                 }
                 Ok(outputs)

@@ -8,14 +8,14 @@
 //! |-------------|--------|-------------------------------------------------------------|
 //! | `x_i`       | advice | the activations of this row's input chunk (equality on)     |
 //! | `acc_j`     | advice | running dot product of output `j` (equality on)             |
-//! | `w_ji`      | fixed  | weight of output `j`, input `i`                             |
+//! | `w_ji`      | fixed  | weight of output `j`, input `i`, plus `K = 2^15` on active rows |
 //! | `bias_j`    | fixed  | bias of output `j` on the first row of a chain, else 0      |
 //! | `active`    | fixed  | 1 on rows that hold a tile, else 0                          |
 //! | `chain`     | fixed  | 1 if the row continues the previous row's dot products      |
 //!
 //! ```text
 //! dense mac (for every j):
-//!     active·acc_j(cur) − chain·acc_j(prev) − bias_j − Σ_i w_ji·x_i(cur) = 0
+//!     active·acc_j(cur) − chain·acc_j(prev) − bias_j − Σ_i (w_ji − K·active)·x_i(cur) = 0
 //! ```
 //!
 //! Every term is a product of one fixed and one advice value, so the gate has degree 2 and costs
@@ -31,6 +31,11 @@ use halo2_proofs::{
 };
 
 use crate::arith::to_field;
+
+/// Added to every weight stored on an active row, so that the fixed columns hold small
+/// non-negative numbers: committing to them (key generation) is several times cheaper than to
+/// the full-width field elements negative weights would be. The gate subtracts it again.
+pub const WEIGHT_OFFSET: i64 = 1 << 15;
 
 /// Columns of the dense tile.
 #[derive(Clone, Debug)]
@@ -105,6 +110,12 @@ impl DenseChip {
                 .iter()
                 .map(|&c| meta.query_advice(c, Rotation::cur()))
                 .collect();
+            // Σ_i (w_ji + K)·x_i − K·active·Σ_i x_i = Σ_i w_ji·x_i on active rows.
+            let offset_sum = xs
+                .iter()
+                .fold(Expression::Constant(F::ZERO), |sum, x| sum + x.clone())
+                * active.clone()
+                * to_field::<F>(WEIGHT_OFFSET);
             (0..tile_outputs)
                 .map(|j| {
                     let acc = meta.query_advice(accumulators[j], Rotation::cur());
@@ -115,7 +126,7 @@ impl DenseChip {
                         .zip(&xs)
                         .map(|(&w, x)| meta.query_fixed(w) * x.clone())
                         .fold(Expression::Constant(F::ZERO), |sum, term| sum + term);
-                    active.clone() * acc - chain.clone() * prev - bias - dot
+                    active.clone() * acc - chain.clone() * prev - bias - dot + offset_sum.clone()
                 })
                 .collect::<Vec<_>>()
         });
@@ -152,16 +163,21 @@ impl DenseChip {
         if row.chain {
             region.assign_fixed(|| "", c.chain, offset, || Value::known(F::ONE))?;
         }
-        for (j, weights) in row.weights.iter().enumerate() {
-            for (i, &w) in weights.iter().enumerate() {
-                if w != 0 {
-                    region.assign_fixed(
-                        || "",
-                        c.weights[j][i],
-                        offset,
-                        || Value::known(to_field::<F>(w)),
-                    )?;
-                }
+        // Every weight cell of an active row holds w + K (so 0 for unused lanes is K).
+        for (j, column) in c.weights.iter().enumerate() {
+            for (i, &cell) in column.iter().enumerate() {
+                let w = row
+                    .weights
+                    .get(j)
+                    .and_then(|r| r.get(i))
+                    .copied()
+                    .unwrap_or(0);
+                region.assign_fixed(
+                    || "",
+                    cell,
+                    offset,
+                    || Value::known(to_field::<F>(w + WEIGHT_OFFSET)),
+                )?;
             }
         }
         for (j, &b) in row.bias.iter().enumerate() {

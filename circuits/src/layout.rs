@@ -121,6 +121,9 @@ impl Layout {
                     if shape.unit_lanes == 0 {
                         return Err(lacks(&node.name, "unit"));
                     }
+                    if op.with_remainder && !shape.unit_remainder {
+                        return Err(lacks(&node.name, "unit remainder output"));
+                    }
                     let first_slot = layout.unit_slots;
                     layout.unit_slots += op.len();
                     Placement::Unit { first_slot }

@@ -430,7 +430,7 @@ fn op_bound(
                     + kind.cab.unsigned_abs() as f64 * a * b
                     + kind.caa.unsigned_abs() as f64 * a * a
                     + kind.c0.unsigned_abs() as f64;
-                // The gate multiplies v by at most 2^16; keep it far below the field size.
+                // The gate multiplies v by at most 2^12; keep it far below the field size.
                 if v.is_nan() || v >= 2f64.powi(180) {
                     return Err(format!("unit input can reach {v:.3e}"));
                 }

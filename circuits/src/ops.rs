@@ -110,10 +110,10 @@ pub enum UnitMode {
         /// The shift, at most [`MAX_SHIFT`].
         shift: u32,
     },
-    /// `v = q·b + r`, `0 ≤ r < 2^16`: floor division by the operand `b` (which must be positive;
+    /// `v = q·b + r`, `0 ≤ r < 2^12`: floor division by the operand `b` (which must be positive;
     /// `r < b` is checked by a second unit).
     Divide,
-    /// `v = q² + r`, `q ≥ 0`, `0 ≤ r < 2^16`: integer square root (`r ≤ 2q` is checked by a second
+    /// `v = q² + r`, `q ≥ 0`, `0 ≤ r < 2^12`: integer square root (`r ≤ 2q` is checked by a second
     /// unit).
     Sqrt,
 }

@@ -28,6 +28,8 @@ pub struct ShapeParams {
     pub tile_outputs: usize,
     /// Unit lanes side by side in one row.
     pub unit_lanes: usize,
+    /// Whether units expose their remainder (needed by division and square root).
+    pub unit_remainder: bool,
     /// Pairs per product row (0: no product chip).
     pub product_terms: usize,
     /// Lookup lanes (0: no lookup table).
@@ -43,7 +45,7 @@ impl ShapeParams {
     pub fn advice_columns(&self) -> usize {
         self.tile_inputs
             + self.tile_outputs
-            + self.unit_lanes * unit::ADVICE_COLUMNS
+            + self.unit_lanes * unit::advice_columns(self.unit_remainder)
             + if self.product_terms > 0 {
                 2 * self.product_terms + 1
             } else {
@@ -76,7 +78,7 @@ impl ShapeParams {
     pub fn equality_columns(&self) -> usize {
         self.tile_inputs
             + self.tile_outputs
-            + 3 * self.unit_lanes
+            + (3 + usize::from(self.unit_remainder)) * self.unit_lanes
             + if self.product_terms > 0 {
                 2 * self.product_terms + 1
             } else {
@@ -94,7 +96,7 @@ impl ShapeParams {
 
 macro_rules! shapes {
     ($( $(#[$doc:meta])* $name:ident / $kind:ident = $snake:literal {
-        tile: $ti:literal x $to:literal, units: $u:literal, product: $p:literal, lookups: $l:literal, instance: $i:literal
+        tile: $ti:literal x $to:literal, units: $u:literal, remainder: $r:literal, product: $p:literal, lookups: $l:literal, instance: $i:literal
     } )*) => {
         /// Every shape the library can build; stored by name in compiled models.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -132,6 +134,7 @@ macro_rules! shapes {
                     tile_inputs: $ti,
                     tile_outputs: $to,
                     unit_lanes: $u,
+                    unit_remainder: $r,
                     product_terms: $p,
                     lookup_lanes: $l,
                     instance_columns: $i,
@@ -145,15 +148,19 @@ macro_rules! shapes {
 
 shapes! {
     /// Small dense networks: a 16 × 8 tile and one unit lane.
-    Dense16x8 / Dense16x8 = "dense16x8" { tile: 16 x 8, units: 1, product: 0, lookups: 0, instance: 2 }
+    Dense16x8 / Dense16x8 = "dense16x8" { tile: 16 x 8, units: 1, remainder: false, product: 0, lookups: 0, instance: 2 }
     /// Dense networks: a 32 × 16 tile (512 multiply-accumulates per row) and one unit lane.
-    Dense32x16 / Dense32x16 = "dense32x16" { tile: 32 x 16, units: 1, product: 0, lookups: 0, instance: 4 }
+    Dense32x16 / Dense32x16 = "dense32x16" { tile: 32 x 16, units: 1, remainder: false, product: 0, lookups: 0, instance: 4 }
     /// Convolutional networks: a 32 × 16 tile and four unit lanes.
-    Conv32x16 / Conv32x16 = "conv32x16" { tile: 32 x 16, units: 4, product: 0, lookups: 0, instance: 4 }
+    Conv32x16 / Conv32x16 = "conv32x16" { tile: 32 x 16, units: 4, remainder: false, product: 0, lookups: 0, instance: 4 }
+    /// Convolutional networks with many activations: a 32 × 16 tile and eight unit lanes.
+    Conv32x16Wide / Conv32x16Wide = "conv32x16_wide" { tile: 32 x 16, units: 8, remainder: false, product: 0, lookups: 0, instance: 4 }
     /// Everything: a 16 × 8 tile, two unit lanes, an 8-pair product chip and a lookup lane.
-    General / General = "general" { tile: 16 x 8, units: 2, product: 8, lookups: 1, instance: 2 }
+    General / General = "general" { tile: 16 x 8, units: 2, remainder: true, product: 8, lookups: 1, instance: 2 }
+    /// Everything, with four unit lanes.
+    GeneralWide / GeneralWide = "general_wide" { tile: 16 x 8, units: 4, remainder: true, product: 8, lookups: 1, instance: 2 }
     /// A tiny shape with every engine, for fast tests of the layout logic.
-    Tiny / Tiny = "tiny" { tile: 4 x 2, units: 1, product: 2, lookups: 1, instance: 1 }
+    Tiny / Tiny = "tiny" { tile: 4 x 2, units: 1, remainder: true, product: 2, lookups: 1, instance: 1 }
 }
 
 /// Evaluates `$body` with `$S` bound to the shape type of `$kind` (a [`ShapeKind`]).
@@ -178,8 +185,16 @@ macro_rules! with_shape {
                 type $S = $crate::shape::Conv32x16;
                 $body
             }
+            K::Conv32x16Wide => {
+                type $S = $crate::shape::Conv32x16Wide;
+                $body
+            }
             K::General => {
                 type $S = $crate::shape::General;
+                $body
+            }
+            K::GeneralWide => {
+                type $S = $crate::shape::GeneralWide;
                 $body
             }
             K::Tiny => {

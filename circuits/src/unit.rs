@@ -1,30 +1,31 @@
 //! The unit: one small exact computation per row — rescale, ReLU, max, add, multiply, affine,
 //! division or square root — with the range checks that make it sound, and no lookup tables.
 //!
-//! A unit reads operands `a`, `b` and writes `y` and the remainder `z` (advice, equality on: a
-//! later unit can check a division's remainder against its divisor). The prover supplies the
-//! quotient `q` as 7 base-4 digits `Q_i` of `q + 2^13` and the remainder as 8 base-4 digits `R_j`.
+//! A unit reads operands `a`, `b` and writes `y` and, in shapes that divide, the remainder `z`
+//! (advice, equality on: a later unit can check a division's remainder against its divisor). The
+//! prover supplies the quotient `q` as 6 base-4 digits `Q_i` of `q + 2^11` and the remainder as 6
+//! base-4 digits `R_j`.
 //! Fixed columns carry the computation ([`UnitKind`]) of each row:
 //!
 //! | gate | constraint |
 //! |---|---|
 //! | `unit decompose` | `ca·a + cb·b + cab·a·b + caa·a² + c0 = q·(qmul + div·b + sqrt·q) + active·r` |
-//! | `unit digit` | `active·d·(d−1)·(d−2)·(d−3) = 0` for all 15 digits |
-//! | `unit output` | `active·y = relu·s(Q_6)·q + linear·q + out_b·b + out_c` |
-//! | `unit nonneg` | `nonneg·(1 − s(Q_6)) = 0` |
-//! | `unit remainder` | `active·(z − r) = 0` |
+//! | `unit digit` | `active·d·(d−1)·(d−2)·(d−3) = 0` for all 12 digits |
+//! | `unit output` | `active·y = relu·s(Q_5)·q + linear·q + out_b·b + out_c` |
+//! | `unit nonneg` | `nonneg·(1 − s(Q_5)) = 0` |
+//! | `unit remainder` | `active·(z − r) = 0` (shapes with `z` only) |
 //!
-//! where `q = Σ 4^i·Q_i − active·2^13`, `r = Σ 4^j·R_j`, and `s(d) = d(d−1)(7−2d)/6` is 1 for the
+//! where `q = Σ 4^i·Q_i − active·2^11`, `r = Σ 4^j·R_j`, and `s(d) = d(d−1)(7−2d)/6` is 1 for the
 //! top digits 2 and 3 — exactly when `q ≥ 0` — and 0 for 0 and 1.
 //!
-//! In rescale mode (`qmul = 2^16`, `div = sqrt = 0`) the fixed coefficients are the computation's
-//! coefficients times `2^(16−shift)` (and `c0` includes the rounding half), so the gate reads
-//! `(v + half)·2^(16−s) = q·2^16 + r`. The digits bound `q ∈ [−2^13, 2^13)` and `r ∈ [0, 2^16)`;
+//! In rescale mode (`qmul = 2^12`, `div = sqrt = 0`) the fixed coefficients are the computation's
+//! coefficients times `2^(12−shift)` (and `c0` includes the rounding half), so the gate reads
+//! `(v + half)·2^(12−s) = q·2^12 + r`. The digits bound `q ∈ [−2^11, 2^11)` and `r ∈ [0, 2^12)`;
 //! every value is far below half the field size (the network's interval analysis guarantees it),
 //! so the field equation is the integer equation, whose only solution is
 //! `q = floor((v + half)/2^s)` with `r` the remainder scaled by `2^(16−s)`. Scaling the remainder
 //! instead of masking digits lets one set of columns serve every shift. In divide mode
-//! (`v = q·b + r`) and square-root mode (`v = q² + r`) the remainder is only bounded by `2^16`;
+//! (`v = q·b + r`) and square-root mode (`v = q² + r`) the remainder is only bounded by `2^12`;
 //! the missing checks `r < b` and `r ≤ 2q` are separate units with `nonneg` set, built by the
 //! compiler.
 
@@ -41,8 +42,10 @@ use crate::arith::{
 };
 use crate::ops::{UnitFailure, UnitKind, UnitMode};
 
-/// Advice columns of one lane.
-pub const ADVICE_COLUMNS: usize = 4 + QUOTIENT_DIGITS + REMAINDER_DIGITS;
+/// Advice columns of one lane (`a`, `b`, `y`, the digits, and `z` if `remainder`).
+pub fn advice_columns(remainder: bool) -> usize {
+    3 + QUOTIENT_DIGITS + REMAINDER_DIGITS + usize::from(remainder)
+}
 /// Fixed columns of one lane.
 pub const FIXED_COLUMNS: usize = 14;
 
@@ -57,9 +60,9 @@ pub struct UnitConfig {
     pub b: Column<Advice>,
     /// Output `y` (equality on).
     pub y: Column<Advice>,
-    /// The remainder `r` (equality on).
-    pub z: Column<Advice>,
-    /// Base-4 digits of `q + 2^13`, least significant first.
+    /// The remainder `r` (equality on), in shapes whose units divide.
+    pub z: Option<Column<Advice>>,
+    /// Base-4 digits of `q + 2^11`, least significant first.
     pub quotient: Vec<Column<Advice>>,
     /// Base-4 digits of the (scaled) remainder, least significant first.
     pub remainder: Vec<Column<Advice>>,
@@ -116,7 +119,7 @@ pub struct UnitWitness {
     pub y: i64,
     /// The remainder as the digits encode it (scaled by `2^(16−shift)` in rescale mode).
     pub z: i64,
-    /// Digits of `q + 2^13` (each honestly in 0..4).
+    /// Digits of `q + 2^11` (each honestly in 0..4).
     pub quotient: [i64; QUOTIENT_DIGITS],
     /// Digits of the (scaled) remainder (each honestly in 0..4).
     pub remainder: [i64; REMAINDER_DIGITS],
@@ -155,8 +158,8 @@ pub struct UnitCells<F: PrimeField> {
     pub b: AssignedCell<F, F>,
     /// Output `y`.
     pub y: AssignedCell<F, F>,
-    /// The remainder `z`.
-    pub z: AssignedCell<F, F>,
+    /// The remainder `z`, in shapes whose units divide.
+    pub z: Option<AssignedCell<F, F>>,
 }
 
 /// One unit lane.
@@ -178,18 +181,19 @@ fn sign<F: PrimeField>(d: Expression<F>) -> Expression<F> {
 }
 
 impl UnitChip {
-    /// Allocates a lane's columns and gates.
-    pub fn configure<F: PrimeField>(meta: &mut ConstraintSystem<F>) -> UnitConfig {
+    /// Allocates a lane's columns and gates; with `remainder`, the lane also exposes each unit's
+    /// remainder as a cell `z` (needed by division and square root).
+    pub fn configure<F: PrimeField>(meta: &mut ConstraintSystem<F>, remainder: bool) -> UnitConfig {
         let a = meta.advice_column();
         let b = meta.advice_column();
         let y = meta.advice_column();
-        let z = meta.advice_column();
+        let z = remainder.then(|| meta.advice_column());
         let quotient: Vec<_> = (0..QUOTIENT_DIGITS).map(|_| meta.advice_column()).collect();
         let remainder: Vec<_> = (0..REMAINDER_DIGITS)
             .map(|_| meta.advice_column())
             .collect();
         let fixed: [Column<Fixed>; FIXED_COLUMNS] = std::array::from_fn(|_| meta.fixed_column());
-        for column in [a, b, y, z] {
+        for column in [a, b, y].into_iter().chain(z) {
             meta.enable_equality(column);
         }
         let pow = |base: u64, e: usize| F::from(base).pow_vartime([e as u64]);
@@ -239,12 +243,14 @@ impl UnitChip {
             vec![nonneg * (Expression::Constant(F::ONE) - sign(top))]
         });
 
-        meta.create_gate("unit remainder", |meta| {
-            let active = meta.query_fixed(fixed[0]);
-            let z = meta.query_advice(z, Rotation::cur());
-            let r = combine(meta, &remainder);
-            vec![active * (z - r)]
-        });
+        if let Some(z) = z {
+            meta.create_gate("unit remainder", |meta| {
+                let active = meta.query_fixed(fixed[0]);
+                let z = meta.query_advice(z, Rotation::cur());
+                let r = combine(meta, &remainder);
+                vec![active * (z - r)]
+            });
+        }
 
         UnitConfig {
             a,
@@ -294,7 +300,9 @@ impl UnitChip {
         let a = advice(region, c.a, witness.map(|w| w.a))?;
         let b = advice(region, c.b, witness.map(|w| w.b))?;
         let y = advice(region, c.y, witness.map(|w| w.y))?;
-        let z = advice(region, c.z, witness.map(|w| w.z))?;
+        let z =
+            c.z.map(|column| advice(region, column, witness.map(|w| w.z)))
+                .transpose()?;
         for (i, &column) in c.quotient.iter().enumerate() {
             advice(region, column, witness.map(|w| w.quotient[i]))?;
         }
@@ -329,7 +337,7 @@ mod tests {
         }
         fn configure(meta: &mut ConstraintSystem<Fp>) -> UnitConfig {
             meta.set_minimum_degree(5);
-            UnitChip::configure(meta)
+            UnitChip::configure(meta, true)
         }
         fn synthesize(
             &self,
@@ -494,7 +502,7 @@ mod tests {
     #[test]
     fn wrong_rescale_remainder_is_rejected() {
         let (kind, mut w) = honest(PLAIN_7, 1000, 0);
-        // The lowest digit the shift uses is digit (16 − 7)/2 = 4 (its upper bit).
+        // Change a digit the scaled remainder uses (bits 8–9 of r·2^(12−7)).
         w.remainder[4] = (w.remainder[4] + 2) % 4;
         w.z = crate::arith::from_digits(&w.remainder) as i64;
         assert_rejected_by(&check(vec![(kind, w)]), &["unit decompose"]);
@@ -503,13 +511,13 @@ mod tests {
     #[test]
     fn quotient_off_by_one_with_compensating_remainder_is_rejected() {
         // Claim q − 1 with remainder r + 2^s: the integer identity holds, but the scaled remainder
-        // (r + 2^s)·2^(16−s) = r·2^(16−s) + 2^16 no longer fits 8 base-4 digits, so some digit has
+        // (r + 2^s)·2^(12−s) = r·2^(12−s) + 2^12 no longer fits 6 base-4 digits, so some digit has
         // to leave 0..4.
         let (kind, mut w) = honest(PLAIN_7, 1000, 0);
         let q = w.quotient();
         w.quotient = digits(i128::from(q - 1 + QUOTIENT_OFFSET));
         w.y = q - 1;
-        w.remainder[REMAINDER_DIGITS - 1] += 4; // + 4·4^7 = 2^16
+        w.remainder[REMAINDER_DIGITS - 1] += 4; // + 4·4^5 = 2^12
         w.z = crate::arith::from_digits(&w.remainder) as i64;
         assert_rejected_by(&check(vec![(kind, w)]), &["unit digit"]);
     }
@@ -524,7 +532,7 @@ mod tests {
         w.a = v;
         w.y = v;
         w.quotient = [0; QUOTIENT_DIGITS];
-        w.quotient[QUOTIENT_DIGITS - 1] = 4; // 4·4^6 = 2^14 = v + 2^13
+        w.quotient[QUOTIENT_DIGITS - 1] = 4; // 4·4^5 = 2^12 = v + 2^11
         assert_rejected_by(&check(vec![(kind, w)]), &["unit digit"]);
     }
 

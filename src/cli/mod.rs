@@ -73,8 +73,12 @@ enum ShapeArg {
     Dense32x16,
     /// 32 × 16 dense tile, four unit lanes.
     Conv32x16,
+    /// 32 × 16 dense tile, eight unit lanes.
+    Conv32x16Wide,
     /// Every engine: tile, units, product chip, lookup lane.
     General,
+    /// Every engine, four unit lanes.
+    GeneralWide,
     /// Tiny shape with every engine (tests).
     Tiny,
 }
@@ -85,7 +89,9 @@ impl From<ShapeArg> for ShapeKind {
             ShapeArg::Dense16x8 => ShapeKind::Dense16x8,
             ShapeArg::Dense32x16 => ShapeKind::Dense32x16,
             ShapeArg::Conv32x16 => ShapeKind::Conv32x16,
+            ShapeArg::Conv32x16Wide => ShapeKind::Conv32x16Wide,
             ShapeArg::General => ShapeKind::General,
+            ShapeArg::GeneralWide => ShapeKind::GeneralWide,
             ShapeArg::Tiny => ShapeKind::Tiny,
         }
     }

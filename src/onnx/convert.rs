@@ -167,7 +167,11 @@ impl Importer {
             "Sqrt" => Err(node
                 .error("a square root is only supported inside the layer-normalisation pattern")),
             "Relu" => self.unary(node, x, FloatOp::Relu),
-            "Sigmoid" => self.unary(node, x, FloatOp::Function(Tabulated::plain(Function::Sigmoid))),
+            "Sigmoid" => self.unary(
+                node,
+                x,
+                FloatOp::Function(Tabulated::plain(Function::Sigmoid)),
+            ),
             "Tanh" => self.unary(node, x, FloatOp::Function(Tabulated::plain(Function::Tanh))),
             "Erf" => self.unary(node, x, FloatOp::Function(Tabulated::plain(Function::Erf))),
             "Exp" => self.unary(node, x, FloatOp::Function(Tabulated::plain(Function::Exp))),

@@ -43,7 +43,12 @@ fn uniform(v: &[f32]) -> Option<f32> {
 /// Applies one folding rule; returns whether the graph changed.
 fn fold_one(g: &mut Graph) -> bool {
     let readers = readers(g);
-    let producer: HashMap<ValueId, usize> = g.nodes.iter().enumerate().map(|(i, n)| (n.output, i)).collect();
+    let producer: HashMap<ValueId, usize> = g
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.output, i))
+        .collect();
     for index in 0..g.nodes.len() {
         let node = &g.nodes[index];
         let Some(&p) = node.inputs.first().and_then(|i| producer.get(i)) else {
@@ -54,60 +59,88 @@ fn fold_one(g: &mut Graph) -> bool {
         }
         let (prev, this) = (&g.nodes[p].op, &node.op);
         let folded = match (prev, this) {
-            (FloatOp::Affine { scale: s1, offset: o1 }, FloatOp::Affine { scale: s2, offset: o2 }) => {
+            (
+                FloatOp::Affine {
+                    scale: s1,
+                    offset: o1,
+                },
+                FloatOp::Affine {
+                    scale: s2,
+                    offset: o2,
+                },
+            ) => {
                 let scale = s1.iter().zip(s2).map(|(a, b)| a * b).collect();
-                let offset = o1.iter().zip(s2).zip(o2).map(|((o1, s2), o2)| s2 * o1 + o2).collect();
+                let offset = o1
+                    .iter()
+                    .zip(s2)
+                    .zip(o2)
+                    .map(|((o1, s2), o2)| s2 * o1 + o2)
+                    .collect();
                 Fold::IntoThis(FloatOp::Affine { scale, offset })
             }
-            (FloatOp::Affine { scale, offset }, FloatOp::Function(t)) => match (uniform(scale), uniform(offset)) {
-                (Some(s), Some(o)) => {
-                    let mut t = *t;
-                    t.b += t.a * o;
-                    t.a *= s;
-                    Fold::IntoThis(FloatOp::Function(t))
-                }
-                _ => continue,
-            },
-            (FloatOp::Function(t), FloatOp::Affine { scale, offset }) => match (uniform(scale), uniform(offset)) {
-                (Some(s), Some(o)) => {
-                    let mut t = *t;
-                    t.c *= s;
-                    t.d = t.d * s + o;
-                    Fold::IntoPrevious(FloatOp::Function(t))
-                }
-                _ => continue,
-            },
-            (FloatOp::MatMul { terms, scale, a, b }, FloatOp::Affine { scale: s, offset: o }) => {
-                match (uniform(s), uniform(o)) {
-                    (Some(s), Some(0.0)) => Fold::IntoPrevious(FloatOp::MatMul {
-                        terms: *terms,
-                        scale: scale * s,
-                        a: a.clone(),
-                        b: b.clone(),
-                    }),
+            (FloatOp::Affine { scale, offset }, FloatOp::Function(t)) => {
+                match (uniform(scale), uniform(offset)) {
+                    (Some(s), Some(o)) => {
+                        let mut t = *t;
+                        t.b += t.a * o;
+                        t.a *= s;
+                        Fold::IntoThis(FloatOp::Function(t))
+                    }
                     _ => continue,
                 }
             }
-            (FloatOp::Linear { weights, bias, channels, geometry }, FloatOp::Affine { scale, offset }) => {
-                match per_channel(scale, offset, *channels, geometry) {
-                    Some(affine) => {
-                        let taps = weights.len() / channels;
-                        let mut w = weights.clone();
-                        let mut b = bias.clone();
-                        for (c, (s, o)) in affine.into_iter().enumerate() {
-                            w[c * taps..(c + 1) * taps].iter_mut().for_each(|v| *v *= s);
-                            b[c] = b[c] * s + o;
-                        }
-                        Fold::IntoPrevious(FloatOp::Linear {
-                            weights: w,
-                            bias: b,
-                            channels: *channels,
-                            geometry: geometry.clone(),
-                        })
+            (FloatOp::Function(t), FloatOp::Affine { scale, offset }) => {
+                match (uniform(scale), uniform(offset)) {
+                    (Some(s), Some(o)) => {
+                        let mut t = *t;
+                        t.c *= s;
+                        t.d = t.d * s + o;
+                        Fold::IntoPrevious(FloatOp::Function(t))
                     }
-                    None => continue,
+                    _ => continue,
                 }
             }
+            (
+                FloatOp::MatMul { terms, scale, a, b },
+                FloatOp::Affine {
+                    scale: s,
+                    offset: o,
+                },
+            ) => match (uniform(s), uniform(o)) {
+                (Some(s), Some(0.0)) => Fold::IntoPrevious(FloatOp::MatMul {
+                    terms: *terms,
+                    scale: scale * s,
+                    a: a.clone(),
+                    b: b.clone(),
+                }),
+                _ => continue,
+            },
+            (
+                FloatOp::Linear {
+                    weights,
+                    bias,
+                    channels,
+                    geometry,
+                },
+                FloatOp::Affine { scale, offset },
+            ) => match per_channel(scale, offset, *channels, geometry) {
+                Some(affine) => {
+                    let taps = weights.len() / channels;
+                    let mut w = weights.clone();
+                    let mut b = bias.clone();
+                    for (c, (s, o)) in affine.into_iter().enumerate() {
+                        w[c * taps..(c + 1) * taps].iter_mut().for_each(|v| *v *= s);
+                        b[c] = b[c] * s + o;
+                    }
+                    Fold::IntoPrevious(FloatOp::Linear {
+                        weights: w,
+                        bias: b,
+                        channels: *channels,
+                        geometry: geometry.clone(),
+                    })
+                }
+                None => continue,
+            },
             _ => continue,
         };
         apply(g, p, index, folded);
@@ -136,7 +169,10 @@ fn apply(g: &mut Graph, previous: usize, this: usize, fold: Fold) {
             g.nodes[previous].op = op;
             g.nodes.remove(this);
             for node in &mut g.nodes {
-                node.inputs.iter_mut().filter(|i| **i == from).for_each(|i| *i = to);
+                node.inputs
+                    .iter_mut()
+                    .filter(|i| **i == from)
+                    .for_each(|i| *i = to);
             }
             if g.output == from {
                 g.output = to;
@@ -148,7 +184,12 @@ fn apply(g: &mut Graph, previous: usize, this: usize, fold: Fold) {
 
 /// The affine as one `(scale, offset)` per output channel of a linear node, if it is constant
 /// within each channel.
-fn per_channel(scale: &[f32], offset: &[f32], channels: usize, geometry: &LinearGeometry) -> Option<Vec<(f32, f32)>> {
+fn per_channel(
+    scale: &[f32],
+    offset: &[f32],
+    channels: usize,
+    geometry: &LinearGeometry,
+) -> Option<Vec<(f32, f32)>> {
     let len = scale.len();
     let channel_of = |i: usize| match geometry {
         LinearGeometry::Rows { .. } => i % channels,
@@ -172,23 +213,46 @@ mod tests {
     use crate::graph::{FloatNode, Function, Tabulated, TensorSpec};
 
     fn node(name: &str, op: FloatOp, inputs: Vec<ValueId>, output: ValueId) -> FloatNode {
-        FloatNode { name: name.into(), op, inputs, output }
+        FloatNode {
+            name: name.into(),
+            op,
+            inputs,
+            output,
+        }
     }
 
     #[test]
     fn gelu_folds_into_one_table_and_a_product() {
         let n = 3;
-        let affine = |s: f32, o: f32| FloatOp::Affine { scale: vec![s; n], offset: vec![o; n] };
-        let spec = |name: &str| TensorSpec { name: name.into(), shape: vec![n] };
+        let affine = |s: f32, o: f32| FloatOp::Affine {
+            scale: vec![s; n],
+            offset: vec![o; n],
+        };
+        let spec = |name: &str| TensorSpec {
+            name: name.into(),
+            shape: vec![n],
+        };
         let graph = Graph {
-            tensors: ["x", "d", "e", "a", "m", "y"].iter().map(|s| spec(s)).collect(),
+            tensors: ["x", "d", "e", "a", "m", "y"]
+                .iter()
+                .map(|s| spec(s))
+                .collect(),
             nodes: vec![
                 node("div", affine(1.0 / 2f32.sqrt(), 0.0), vec![0], 1),
-                node("erf", FloatOp::Function(Tabulated::plain(Function::Erf)), vec![1], 2),
+                node(
+                    "erf",
+                    FloatOp::Function(Tabulated::plain(Function::Erf)),
+                    vec![1],
+                    2,
+                ),
                 node("add", affine(1.0, 1.0), vec![2], 3),
                 node(
                     "mul",
-                    FloatOp::Binary { op: crate::graph::BinaryOp::Mul, a: vec![0, 1, 2], b: vec![0, 1, 2] },
+                    FloatOp::Binary {
+                        op: crate::graph::BinaryOp::Mul,
+                        a: vec![0, 1, 2],
+                        b: vec![0, 1, 2],
+                    },
                     vec![0, 3],
                     4,
                 ),

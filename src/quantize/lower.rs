@@ -1,7 +1,7 @@
 //! Lowering of each float operator to integer operators, with its scales.
 //!
 //! Conventions: `(t, s)` is an integer tensor `t` holding `round(value · 2^s)`. Every rescale
-//! rounds to nearest (ties up) and shifts by at most 16 bits; when a shift would be larger, the
+//! rounds to nearest (ties up) and shifts by at most 12 bits; when a shift would be larger, the
 //! constant's precision is lowered instead. A ReLU that directly follows a dense layer, a
 //! convolution, an affine or an add/sub/mul (and is the only reader of its output) is fused into
 //! that operator's rescale unit.
@@ -233,7 +233,9 @@ impl Lowering<'_> {
                 let y = self.max_tree(&node.name, x, groups, self.shape_of(node))?;
                 (y, s)
             }
-            FloatOp::MatMul { terms, scale, a, b } => self.matmul(node, *terms, f64::from(*scale), a, b, range, relu)?,
+            FloatOp::MatMul { terms, scale, a, b } => {
+                self.matmul(node, *terms, f64::from(*scale), a, b, range, relu)?
+            }
             FloatOp::Softmax { row } => self.softmax(node, *row, range)?,
             FloatOp::LayerNorm {
                 gamma,
@@ -253,14 +255,14 @@ impl Lowering<'_> {
         if kept < 8 {
             self.warnings.push(format!(
                 "node '{}': {what} keep only {kept} bits of precision, because their scale and the \
-                 input and output scales differ by more than one 16-bit rescale can absorb",
+                 input and output scales differ by more than one 12-bit rescale can absorb",
                 node.name
             ));
         }
     }
 
     /// The shift from `product_scale` to the activation scale of `range` (never finer than the
-    /// product, never more than 16 bits): `(shift, output scale)`.
+    /// product, never more than 12 bits): `(shift, output scale)`.
     pub fn shift_to(&self, product_scale: i32, range: f64) -> (u32, i32) {
         let s_y = self
             .act_scale(range)
@@ -283,11 +285,23 @@ impl Lowering<'_> {
         if let Some(m) = self.exact_sum(node, weights, bias, relu) {
             // A plain sum feeding only linear layers needs no rescale: its integer value is the
             // sum itself, at scale s_x + m.
-            let op = linear_op(vec![1; weights.len()], vec![0; channels], channels, geometry);
-            let acc = self.b.push(&format!("{}/sum", node.name), Op::Linear(op), vec![x], self.shape_of(node));
+            let op = linear_op(
+                vec![1; weights.len()],
+                vec![0; channels],
+                channels,
+                geometry,
+            );
+            let acc = self.b.push(
+                &format!("{}/sum", node.name),
+                Op::Linear(op),
+                vec![x],
+                self.shape_of(node),
+            );
             return Ok((acc, s_x + m));
         }
-        let max_w = weights.iter().fold(0.0f64, |m, w| m.max(f64::from(w.abs())));
+        let max_w = weights
+            .iter()
+            .fold(0.0f64, |m, w| m.max(f64::from(w.abs())));
         let mut s_w = self.weight_scale(max_w);
         let s_target = self.act_scale(range);
         if s_x + s_w - s_target > MAX_SHIFT as i32 {
@@ -297,22 +311,50 @@ impl Lowering<'_> {
         }
         let (shift, s_y) = self.shift_to(s_x + s_w, range);
         let product_scale = s_x + s_w;
-        let w: Vec<i64> = weights.iter().map(|&v| quantize_value(f64::from(v), s_w)).collect();
-        let b: Vec<i64> = bias.iter().map(|&v| quantize_value(f64::from(v), product_scale)).collect();
-        if let Some(v) = bias.iter().find(|v| f64::from(v.abs()) * 2f64.powi(product_scale) >= 2f64.powi(50)) {
-            return Err(self.error(node, format!("bias {v} is too large for the product scale 2^{product_scale}")));
+        let w: Vec<i64> = weights
+            .iter()
+            .map(|&v| quantize_value(f64::from(v), s_w))
+            .collect();
+        let b: Vec<i64> = bias
+            .iter()
+            .map(|&v| quantize_value(f64::from(v), product_scale))
+            .collect();
+        if let Some(v) = bias
+            .iter()
+            .find(|v| f64::from(v.abs()) * 2f64.powi(product_scale) >= 2f64.powi(50))
+        {
+            return Err(self.error(
+                node,
+                format!("bias {v} is too large for the product scale 2^{product_scale}"),
+            ));
         }
         let op = linear_op(w, b, channels, geometry);
         let shape = self.shape_of(node);
         let len = op.len();
-        let acc = self.b.push(&format!("{}/sum", node.name), Op::Linear(op), vec![x], shape.clone());
-        let y = self.push_unit(&node.name, UnitOp::elementwise(len, rescale_kind(shift, relu)), vec![acc], shape);
+        let acc = self.b.push(
+            &format!("{}/sum", node.name),
+            Op::Linear(op),
+            vec![x],
+            shape.clone(),
+        );
+        let y = self.push_unit(
+            &node.name,
+            UnitOp::elementwise(len, rescale_kind(shift, relu)),
+            vec![acc],
+            shape,
+        );
         Ok((y, s_y))
     }
 
     /// `m` if `node` averages with weights `2^−m` (or sums, `m = 0`), has no bias and only linear
     /// readers: then it can hand them its exact integer sum.
-    fn exact_sum(&self, node: &FloatNode, weights: &[f32], bias: &[f32], relu: bool) -> Option<i32> {
+    fn exact_sum(
+        &self,
+        node: &FloatNode,
+        weights: &[f32],
+        bias: &[f32],
+        relu: bool,
+    ) -> Option<i32> {
         let w = weights.first().copied()?;
         let m = -f64::from(w).log2();
         let exact = w > 0.0
@@ -323,7 +365,9 @@ impl Lowering<'_> {
         let readers = &self.readers[node.output];
         let linear_readers = !readers.is_empty()
             && node.output != self.graph.output
-            && readers.iter().all(|&r| matches!(self.graph.nodes[r].op, FloatOp::Linear { .. }));
+            && readers
+                .iter()
+                .all(|&r| matches!(self.graph.nodes[r].op, FloatOp::Linear { .. }));
         (exact && linear_readers && !relu).then_some(m as i32)
     }
 
@@ -339,18 +383,34 @@ impl Lowering<'_> {
         relu: bool,
     ) -> Result<(TensorId, i32), QuantizeError> {
         let ((x0, s0), (x1, s1)) = (self.input(node, 0)?, self.input(node, 1)?);
-        let product = ProductOp { terms, a: a.to_vec(), b: b.to_vec() };
+        let product = ProductOp {
+            terms,
+            a: a.to_vec(),
+            b: b.to_vec(),
+        };
         let shape = self.shape_of(node);
-        let acc = self.b.push(&format!("{}/product", node.name), Op::Product(product), vec![x0, x1], shape.clone());
+        let acc = self.b.push(
+            &format!("{}/product", node.name),
+            Op::Product(product),
+            vec![x0, x1],
+            shape.clone(),
+        );
         // y = round(c·acc / 2^shift), with c the folded constant factor at m bits.
-        let mut m = if scale == 1.0 { 0 } else { self.weight_scale(scale.abs()) };
+        let mut m = if scale == 1.0 {
+            0
+        } else {
+            self.weight_scale(scale.abs())
+        };
         if s0 + s1 + m - self.act_scale(range) > MAX_SHIFT as i32 {
             let lost = s0 + s1 + m - self.act_scale(range) - MAX_SHIFT as i32;
             m -= lost;
             self.note_lost_bits(node, "the constant factor", lost);
         }
         let (shift, s_y) = self.shift_to(s0 + s1 + m, range);
-        let kind = UnitKind { ca: quantize_value(scale, m), ..rescale_kind(shift, relu) };
+        let kind = UnitKind {
+            ca: quantize_value(scale, m),
+            ..rescale_kind(shift, relu)
+        };
         let len = self.graph.tensors[node.output].len();
         let y = self.push_unit(&node.name, UnitOp::elementwise(len, kind), vec![acc], shape);
         Ok((y, s_y))
@@ -667,7 +727,7 @@ impl Lowering<'_> {
             } else {
                 let shift = (s - common) as u32;
                 if shift > MAX_SHIFT {
-                    return Err(self.error(node, "inputs differ in scale by more than 2^16"));
+                    return Err(self.error(node, "inputs differ in scale by more than 2^12"));
                 }
                 let len = self.graph.tensors[node.inputs[i]].len();
                 let shape = self.graph.tensors[node.inputs[i]].shape.clone();

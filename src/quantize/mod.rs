@@ -5,13 +5,13 @@
 //! - **Activations**: `s` is the largest exponent that maps the largest magnitude of the tensor
 //!   (seen on the calibration data, or its worst case over inputs in `[−1, 1]` without
 //!   calibration) to at most `2^(activation_bits−1) − 1` (default 10 bits: 511). The circuit
-//!   accepts up to ±8191, so inputs beyond the calibration range have 16× headroom; a value beyond
+//!   accepts up to ±2047, so inputs beyond the calibration range have 4× headroom; a value beyond
 //!   that is refused with an error naming the node — never wrapped.
 //! - **Weights and constants**: per tensor, the largest magnitude maps to at most
 //!   `2^(weight_bits−1) − 1` (default 14 bits). They live in fixed columns, so their width costs
 //!   the prover nothing.
 //! - **Rescale**: products are divided by a power of two with rounding to nearest (ties up); a
-//!   shift above 16 bits lowers the constant's precision instead.
+//!   shift above 12 bits lowers the constant's precision instead.
 //! - **Non-linear functions** (sigmoid, tanh, erf, exp) are tables over a clamped input domain
 //!   with `2^table_bits` entries; softmax and layer normalisation are exact integer algorithms
 //!   (max, table exp, division; mean, integer square root, division) — see [`lower`].

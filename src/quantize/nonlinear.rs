@@ -8,17 +8,17 @@
 //! `max|f'|·2^−(s_t+1)` from the input step plus `2^−(s_o+1)` from rounding the output.
 //!
 //! **Softmax** over rows of `n`: row maximum `m` (pairwise max units), `d = max(x − m, −16)`
-//! at table scale, `e = exp(d)` by table at scale `s_e = 12 − ceil(log2 n)` (so a row sum stays
-//! below 2^12), the row sum `S` (dense tile), then per element `y = floor(e·2^s_y / S)` by a
+//! at table scale, `e = exp(d)` by table at scale `s_e = 11 − ceil(log2 n)` (so a row sum stays
+//! at most 2^11), the row sum `S` (dense tile), then per element `y = floor(e·2^s_y / S)` by a
 //! division unit whose remainder a second unit checks against `S`. Error: `e^−16` from the clamp,
 //! the table error, and one output step from the floor.
 //!
 //! **Layer normalisation** over rows of `n`: the row sum `S1` (dense tile), centred values
 //! `c = round((n·x − S1)/2^t)` with `t = ceil(log2 n)`, `SS = Σ c²` (product chip),
 //! `σ = isqrt(SS·4^u + E)` (square-root unit, checked by a second unit) where `E` carries ε,
-//! per element `q = floor(c·2^(12+u) / σ)` (division unit, checked), and finally
-//! `round((γ√n·q + β·2^12)/2^shift)` with `γ, β` per element. `q` is the normalised value times
-//! `2^12/√n`; the scale factors cancel exactly, so the error is the quantisation of `c` and `σ`
+//! per element `q = floor(c·2^(10+u) / σ)` (division unit, checked), and finally
+//! `round((γ√n·q + β·2^10)/2^shift)` with `γ, β` per element. `q` is the normalised value times
+//! `2^10/√n`; the scale factors cancel exactly, so the error is the quantisation of `c` and `σ`
 //! (relative `2^−10` or better) and of `γ`, `β`.
 
 use zkinfer_circuits::ops::GatherOp;
@@ -104,7 +104,12 @@ impl Lowering<'_> {
         })
     }
 
-    pub(super) fn function(&mut self, node: &FloatNode, t: Tabulated, range: f64) -> Result<(TensorId, i32), QuantizeError> {
+    pub(super) fn function(
+        &mut self,
+        node: &FloatNode,
+        t: Tabulated,
+        range: f64,
+    ) -> Result<(TensorId, i32), QuantizeError> {
         let (x, s_x) = self.input(node, 0)?;
         let len = self.graph.tensors[node.output].len();
         // The domain of x: where a·x + b stays inside the range f is not yet constant on.
@@ -121,9 +126,15 @@ impl Lowering<'_> {
         let s_t = self.options.table_bits as i32 - 1 - log_d;
         let (lo, hi) = (-(1i64 << (log_d + s_t)), (1i64 << (log_d + s_t)) - 1);
         let s_o = self.act_scale(range);
-        let input = self.clamp_to_table(&node.name, x, s_x, TableDomain { scale: s_t, lo, hi }, len);
+        let input =
+            self.clamp_to_table(&node.name, x, s_x, TableDomain { scale: s_t, lo, hi }, len);
         let table = self.table(t, s_t, lo, hi, s_o);
-        let y = self.b.push(&node.name, Op::Table(TableOp { table }), vec![input], self.shape_of(node));
+        let y = self.b.push(
+            &node.name,
+            Op::Table(TableOp { table }),
+            vec![input],
+            self.shape_of(node),
+        );
         Ok((y, s_o))
     }
 
@@ -183,7 +194,8 @@ impl Lowering<'_> {
         };
         let d = self.push_unit(&format!("{name}/shift"), shifted, vec![x, max], vec![len]);
 
-        let s_e = 12 - ceil_log2(n);
+        // Σe ≤ n·2^s_e ≤ 2^11, so remainders and their checks fit the unit's ranges.
+        let s_e = 11 - ceil_log2(n);
         let table = self.table(Tabulated::plain(Function::Exp), s_t, lo, 0, s_e);
         let e = self.b.push(
             &format!("{name}/exp"),
@@ -193,7 +205,8 @@ impl Lowering<'_> {
         );
         let sums = self.row_sums(&format!("{name}/sum"), e, rows, n);
 
-        let s_y = self.act_scale(range).min(12);
+        // A probability of 1 must fit below 2^11.
+        let s_y = self.act_scale(range).min(10);
         let divide = UnitOp {
             a: (0..len as u32).collect(),
             b: (0..len).map(row_of).collect(),
@@ -297,11 +310,11 @@ impl Lowering<'_> {
             vec![rows],
         );
 
-        // σ = isqrt(SS·4^u + E) ≈ √n · κ · 2^(s_x+u) · std, with κ = n / 2^t; u gives σ about 12 bits.
+        // σ = isqrt(SS·4^u + E) ≈ √n · κ · 2^(s_x+u) · std, with κ = n / 2^t; u gives σ about 11 bits.
         let kappa = n as f64 / 2f64.powi(t);
         let std_max = self.ranges[node.inputs[0]].max(1e-6);
         let sigma_max = (n as f64).sqrt() * kappa * 2f64.powi(s_x) * std_max;
-        let u = ((4096.0 / sigma_max).log2().floor() as i32).clamp(0, 12);
+        let u = ((2048.0 / sigma_max).log2().floor() as i32).clamp(0, 12);
         let e = (n as f64 * epsilon * kappa * kappa * 2f64.powi(2 * (s_x + u)))
             .round()
             .max(1.0) as i64;
@@ -339,11 +352,11 @@ impl Lowering<'_> {
             vec![rows],
         );
 
-        // q = floor(c·2^(12+u) / σ): the normalised value times 2^12/√n.
+        // q = floor(c·2^(10+u) / σ): the normalised value times 2^10/√n.
         let divide = UnitOp {
             a: (0..len as u32).collect(),
             b: (0..len).map(|i| 2 * row_of(i)).collect(),
-            kinds: vec![divide_kind(1 << (12 + u), 0)],
+            kinds: vec![divide_kind(1 << (10 + u), 0)],
             kind_of: vec![],
             with_remainder: true,
         };
@@ -357,17 +370,17 @@ impl Lowering<'_> {
             2 * row_of(i)
         })?;
 
-        // y = γ·√n·q/2^12 + β.
+        // y = γ·√n·q/2^10 + β.
         let g: Vec<f64> = gamma
             .iter()
             .map(|&v| f64::from(v) * (n as f64).sqrt())
             .collect();
         let m = self.weight_scale(g.iter().fold(0.0, |a, v| a.max(v.abs())));
-        let m = m.min(self.act_scale(range) + zkinfer_circuits::arith::MAX_SHIFT as i32 - 12);
-        let (shift, s_y) = self.shift_to(m + 12, range);
+        let m = m.min(self.act_scale(range) + zkinfer_circuits::arith::MAX_SHIFT as i32 - 10);
+        let (shift, s_y) = self.shift_to(m + 10, range);
         let affine = self.kinds_per_element(node, len, |i| UnitKind {
             ca: quantize_value(g[i % n], m),
-            c0: quantize_value(f64::from(beta[i % n]), m + 12),
+            c0: quantize_value(f64::from(beta[i % n]), m + 10),
             ..rescale_kind(shift, false)
         })?;
         let affine = UnitOp {

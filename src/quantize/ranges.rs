@@ -54,7 +54,9 @@ pub fn worst_case(graph: &Graph) -> Vec<f64> {
                 BinaryOp::Mul => x(0) * x(1),
             },
             FloatOp::Affine { scale, offset } => max_abs(scale) * x(0) + max_abs(offset),
-            FloatOp::MatMul { terms, scale, .. } => f64::from(scale.abs()) * *terms as f64 * x(0) * x(1),
+            FloatOp::MatMul { terms, scale, .. } => {
+                f64::from(scale.abs()) * *terms as f64 * x(0) * x(1)
+            }
             FloatOp::Softmax { .. } => 1.0,
             FloatOp::LayerNorm { gamma, beta, .. } => {
                 max_abs(gamma) * (gamma.len() as f64).sqrt() + max_abs(beta)
