@@ -35,6 +35,16 @@ pub enum Error {
     /// Public parameters could not be loaded or stored.
     #[error(transparent)]
     Params(#[from] ParamsError),
+    /// Some proofs of a batch did not verify.
+    #[error("{failed} of {total} proofs are invalid: {which}")]
+    BatchRejected {
+        /// Number of invalid proofs.
+        failed: usize,
+        /// Number of proofs.
+        total: usize,
+        /// The invalid proofs.
+        which: String,
+    },
     /// Float inference with tract failed.
     #[error("float reference inference failed: {0}")]
     Reference(String),
@@ -280,11 +290,13 @@ pub enum VerifyError {
         /// The value.
         value: i64,
     },
-    /// The transcript continues after the proof ends.
-    #[error("the proof transcript has {extra} unexpected trailing bytes")]
-    TrailingBytes {
-        /// Number of extra bytes.
-        extra: u64,
+    /// The transcript does not have the length every proof of this model has.
+    #[error("the proof transcript has {got} bytes, proofs of this model have {expected}")]
+    TranscriptLength {
+        /// Length found.
+        got: usize,
+        /// Length of every proof of this model.
+        expected: usize,
     },
     /// The cryptographic check failed: the transcript does not prove these public values.
     #[error("the proof is invalid: it does not prove these inputs and outputs for this model")]

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use halo2_proofs::{
     plonk::{
-        create_proof, keygen_pk, keygen_vk, verify_proof, ProvingKey, SingleVerifier, VerifyingKey,
+        create_proof, keygen_pk, keygen_vk, verify_proof, BatchVerifier, ProvingKey,
+        SingleVerifier, VerifyingKey,
     },
     poly::commitment::Params,
     transcript::{Blake2bRead, Blake2bWrite, Challenge255},
@@ -60,6 +61,7 @@ impl CompiledModel {
         });
         Ok(Verifier {
             digest: model_digest(&vk),
+            proof_bytes: self.proof_bytes(),
             compiled: self.clone(),
             params,
             vk,
@@ -202,6 +204,7 @@ pub struct Verifier {
     params: Arc<Params<Curve>>,
     vk: VerifyingKey<Curve>,
     digest: String,
+    proof_bytes: usize,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -220,6 +223,46 @@ impl Verifier {
 
     /// Checks a proof and returns what it proves.
     pub fn verify(&self, proof: &Proof) -> Result<VerifiedOutput, VerifyError> {
+        let (instances, output) = self.check_public(proof)?;
+        let instance_refs: Vec<&[Fp]> = instances.iter().map(Vec::as_slice).collect();
+        let mut cursor = Cursor::new(proof.transcript.as_slice());
+        let mut transcript = Blake2bRead::<_, Curve, Challenge255<_>>::init(&mut cursor);
+        verify_proof(
+            &self.params,
+            &self.vk,
+            SingleVerifier::new(&self.params),
+            &[&instance_refs],
+            &mut transcript,
+        )
+        .map_err(|_| VerifyError::Invalid)?;
+        Ok(output)
+    }
+
+    /// Checks many proofs of this model at once with halo2's batch verifier, which amortises the
+    /// expensive multi-exponentiation over the batch. Returns one result per proof, in order;
+    /// if the batch fails, every proof is checked on its own so the failing ones are named.
+    pub fn verify_batch(&self, proofs: &[Proof]) -> Vec<Result<VerifiedOutput, VerifyError>> {
+        let checked: Vec<_> = proofs.iter().map(|p| self.check_public(p)).collect();
+        let mut batch = BatchVerifier::<Curve>::new();
+        let mut batched = 0;
+        for (proof, check) in proofs.iter().zip(&checked) {
+            if let Ok((instances, _)) = check {
+                batch.add_proof(vec![instances.clone()], proof.transcript.clone());
+                batched += 1;
+            }
+        }
+        if batched > 0 && !batch.finalize(&self.params, &self.vk) {
+            return proofs.iter().map(|p| self.verify(p)).collect();
+        }
+        checked
+            .into_iter()
+            .map(|c| c.map(|(_, output)| output))
+            .collect()
+    }
+
+    /// Every check but the cryptographic one: digest, `k`, scales, shapes, ranges and transcript
+    /// length. Returns the instance columns and what the proof claims.
+    fn check_public(&self, proof: &Proof) -> Result<(Vec<Vec<Fp>>, VerifiedOutput), VerifyError> {
         let model = &self.compiled.model;
         if proof.model_digest != self.digest {
             return Err(VerifyError::ModelMismatch {
@@ -246,33 +289,22 @@ impl Verifier {
             }
         }
         let network = self.compiled.network();
+        let shape_error = |what, got, expected| VerifyError::PublicShape {
+            what,
+            got,
+            expected,
+        };
         let [input] = proof.inputs.as_slice() else {
-            return Err(VerifyError::PublicShape {
-                what: "input tensors",
-                got: proof.inputs.len(),
-                expected: 1,
-            });
+            return Err(shape_error("input tensors", proof.inputs.len(), 1));
         };
         let [output] = proof.outputs.as_slice() else {
-            return Err(VerifyError::PublicShape {
-                what: "output tensors",
-                got: proof.outputs.len(),
-                expected: 1,
-            });
+            return Err(shape_error("output tensors", proof.outputs.len(), 1));
         };
         if input.len() != network.input_len() {
-            return Err(VerifyError::PublicShape {
-                what: "inputs",
-                got: input.len(),
-                expected: network.input_len(),
-            });
+            return Err(shape_error("inputs", input.len(), network.input_len()));
         }
         if output.len() != network.output_len() {
-            return Err(VerifyError::PublicShape {
-                what: "outputs",
-                got: output.len(),
-                expected: network.output_len(),
-            });
+            return Err(shape_error("outputs", output.len(), network.output_len()));
         }
         // The circuit's soundness argument assumes inputs in the activation range.
         if let Some((index, &value)) = input
@@ -282,30 +314,20 @@ impl Verifier {
         {
             return Err(VerifyError::InputOutOfRange { index, value });
         }
-
-        let public: Vec<i64> = input.iter().chain(output).copied().collect();
-        let instances = self.compiled.layout().instances::<Fp>(&public);
-        let instance_refs: Vec<&[Fp]> = instances.iter().map(Vec::as_slice).collect();
-        let mut cursor = Cursor::new(proof.transcript.as_slice());
-        let mut transcript = Blake2bRead::<_, Curve, Challenge255<_>>::init(&mut cursor);
-        verify_proof(
-            &self.params,
-            &self.vk,
-            SingleVerifier::new(&self.params),
-            &[&instance_refs],
-            &mut transcript,
-        )
-        .map_err(|_| VerifyError::Invalid)?;
-        if cursor.position() != proof.transcript.len() as u64 {
-            return Err(VerifyError::TrailingBytes {
-                extra: proof.transcript.len() as u64 - cursor.position(),
+        if proof.transcript.len() != self.proof_bytes {
+            return Err(VerifyError::TranscriptLength {
+                got: proof.transcript.len(),
+                expected: self.proof_bytes,
             });
         }
-        Ok(VerifiedOutput {
+        let public: Vec<i64> = input.iter().chain(output).copied().collect();
+        let instances = self.compiled.layout().instances::<Fp>(&public);
+        let verified = VerifiedOutput {
             inputs: proof.inputs.clone(),
             outputs: proof.outputs.clone(),
             inputs_dequantized: vec![model.dequantize_input(input)],
             outputs_dequantized: vec![model.dequantize_output(output)],
-        })
+        };
+        Ok((instances, verified))
     }
 }

@@ -346,3 +346,21 @@ fn forged_or_foreign_proofs_are_rejected() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["verified"], false);
 }
+
+#[test]
+fn several_proofs_are_verified_as_a_batch_and_bad_ones_named() {
+    let zkm = path(&SETUP.zkm);
+    let good = path(&SETUP.proof);
+    let o = zkinfer(&["verify", zkm, good, good, "--json"]);
+    assert_ok(&o);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["verified"], true);
+    assert_eq!(v["proofs"].as_array().unwrap().len(), 2);
+
+    let mut changed = proof_json();
+    changed["outputs"][0][2] = (changed["outputs"][0][2].as_i64().unwrap() - 1).into();
+    let bad = SETUP.file("batch_bad.json", changed.to_string());
+    let o = zkinfer(&["verify", zkm, good, path(&bad), good]);
+    assert_fails(&o, &["1 of 3 proofs are invalid", "batch_bad.json"]);
+    assert!(stdout(&o).contains("batch_bad.json: INVALID"), "{}", stdout(&o));
+}

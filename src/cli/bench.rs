@@ -14,6 +14,9 @@ use super::commands::{compile_model, load_samples};
 use super::io::{load_params, progress};
 use super::BenchArgs;
 
+/// Proofs in the batch-verification measurement.
+const BATCH: usize = 16;
+
 /// The measurements, in the units their names say.
 #[derive(Debug, Serialize)]
 struct BenchReport {
@@ -21,9 +24,13 @@ struct BenchReport {
     k: u32,
     rows: usize,
     macs: usize,
+    shape: String,
     advice_columns: usize,
     fixed_columns: usize,
     lookups: usize,
+    /// The cost model's predictions, printed before key generation.
+    predicted_prove_ms: f64,
+    predicted_memory_mb: f64,
     /// Median single-thread float inference (tract).
     native_us: f64,
     /// Median quantised integer inference (native, no proof).
@@ -35,6 +42,8 @@ struct BenchReport {
     keygen_ms: f64,
     prove_ms: f64,
     verify_ms: f64,
+    /// Per proof, verifying a batch of 16 proofs with halo2's batch verifier.
+    batch_verify_ms: f64,
     proof_bytes: usize,
     peak_rss_mb: f64,
     /// prove time ÷ native float inference time.
@@ -82,10 +91,18 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     let compiled = Arc::new(compiled);
     let samples = load_samples(&args.input, compiled.model.network.input_len())?;
     let sample = &samples[0];
+    let cost = &compiled.cost;
+    progress(&format!(
+        "predicted: prove ≈ {:.1} s, peak memory ≈ {:.0} MiB (k = {}, shape {})",
+        cost.predicted_prove_ms() / 1e3,
+        cost.predicted_memory_mb(),
+        cost.k,
+        cost.shape.name()
+    ));
 
     progress("measuring native float inference (tract, 1 thread)…");
     let reference = model.float_reference()?;
-    // tract runs on the calling thread; pin the comparison to one thread on both sides.
+    // tract runs on the calling thread: the comparison is against one thread.
     let native_us = reference.median_latency_us(sample, 2000, Duration::from_millis(500))?;
     let float_output = reference.run(sample)?;
 
@@ -94,7 +111,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         .quantize_input(0, sample)
         .map_err(|e| zkinfer::Error::Input(e).in_file(&args.input))?;
     let network = compiled.network().clone();
-    let quantized_us = median_us(2000, || {
+    let quantized_us = median_us(200, || {
         std::hint::black_box(network.forward(&quantised_input).ok());
     });
 
@@ -121,19 +138,26 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     let proof = prover.prove_witness(witness, rand_core::UnwrapErr(rand::rngs::SysRng))?;
     let prove_ms = ms(start.elapsed());
 
-    let verify_runs = 5;
-    let mut verify_times = Vec::with_capacity(verify_runs);
-    let mut verified = None;
-    for _ in 0..verify_runs {
+    let mut verify_times = Vec::with_capacity(5);
+    let mut verified = prover.verifier().verify(&proof)?;
+    for _ in 0..5 {
         let start = Instant::now();
-        verified = Some(prover.verifier().verify(&proof)?);
+        verified = prover.verifier().verify(&proof)?;
         verify_times.push(ms(start.elapsed()));
     }
     verify_times.sort_by(f64::total_cmp);
-    let outputs = &verified
-        .expect("verified at least once")
-        .outputs_dequantized[0];
 
+    // A batch of copies costs what distinct proofs would: the batch verifier does every proof's
+    // own work and shares the final multi-exponentiation.
+    let batch = vec![proof.clone(); BATCH];
+    let start = Instant::now();
+    let results = prover.verifier().verify_batch(&batch);
+    let batch_verify_ms = ms(start.elapsed()) / BATCH as f64;
+    if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
+        return Err(e.into());
+    }
+
+    let outputs = &verified.outputs_dequantized[0];
     let max_abs_error = outputs
         .iter()
         .zip(&float_output)
@@ -141,12 +165,15 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         .fold(0.0, f64::max);
     let report = BenchReport {
         model: args.model.display().to_string(),
-        k: compiled.k,
-        rows: compiled.cost.rows,
-        macs: compiled.cost.macs,
-        advice_columns: compiled.cost.advice_columns,
-        fixed_columns: compiled.cost.fixed_columns,
-        lookups: compiled.cost.lookups,
+        k: cost.k,
+        rows: cost.rows,
+        macs: cost.macs,
+        shape: cost.shape.name().to_string(),
+        advice_columns: cost.advice_columns,
+        fixed_columns: cost.fixed_columns,
+        lookups: cost.lookups,
+        predicted_prove_ms: cost.predicted_prove_ms(),
+        predicted_memory_mb: cost.predicted_memory_mb(),
         native_us,
         quantized_us,
         witness_ms,
@@ -155,7 +182,8 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         keygen_pk_ms,
         keygen_ms: keygen_total,
         prove_ms,
-        verify_ms: verify_times[verify_runs / 2],
+        verify_ms: verify_times[verify_times.len() / 2],
+        batch_verify_ms,
         proof_bytes: proof.transcript.len(),
         peak_rss_mb: peak_rss_mb(),
         slowdown: prove_ms * 1e3 / native_us,
@@ -177,8 +205,8 @@ pub fn bench(args: BenchArgs) -> Result<()> {
 fn print_table(r: &BenchReport) {
     println!("model            {}", r.model);
     println!(
-        "circuit          k = {}, {} rows, {} advice + {} fixed columns, {} lookups",
-        r.k, r.rows, r.advice_columns, r.fixed_columns, r.lookups
+        "circuit          k = {}, {} rows, shape {}, {} advice + {} fixed columns, {} lookups",
+        r.k, r.rows, r.shape, r.advice_columns, r.fixed_columns, r.lookups
     );
     println!("MACs             {}", r.macs);
     println!(
@@ -199,9 +227,20 @@ fn print_table(r: &BenchReport) {
         "prove            {:>10.2} ms  ({} threads)",
         r.prove_ms, r.threads
     );
+    println!(
+        "prove predicted  {:>10.2} ms  (cost model, before key generation)",
+        r.predicted_prove_ms
+    );
     println!("verify           {:>10.2} ms  (median of 5)", r.verify_ms);
+    println!(
+        "batch verify     {:>10.2} ms  per proof ({BATCH} proofs)",
+        r.batch_verify_ms
+    );
     println!("proof            {:>10} bytes", r.proof_bytes);
-    println!("peak RSS         {:>10.1} MiB", r.peak_rss_mb);
+    println!(
+        "peak RSS         {:>10.1} MiB  (predicted {:.0} MiB)",
+        r.peak_rss_mb, r.predicted_memory_mb
+    );
     println!("slowdown         {:>10.0} ×  (prove ÷ native)", r.slowdown);
     println!(
         "max abs error    {:>10.5}    (proven output vs float)",

@@ -171,7 +171,10 @@ pub fn prove(args: ProveArgs) -> Result<()> {
 }
 
 pub fn verify(args: VerifyArgs) -> Result<()> {
-    let result = verify_file(&args);
+    if args.proofs.len() > 1 {
+        return verify_batch(&args);
+    }
+    let result = verify_one(&args, &args.proofs[0]);
     match (&result, args.json) {
         (Ok(outputs), true) => println!("{}", json!({ "verified": true, "outputs": outputs })),
         (Ok(outputs), false) => println!("proof is valid: outputs {outputs:?}"),
@@ -181,12 +184,81 @@ pub fn verify(args: VerifyArgs) -> Result<()> {
     result.map(|_| ())
 }
 
-fn verify_file(args: &VerifyArgs) -> Result<Vec<Vec<f32>>> {
+fn verify_one(args: &VerifyArgs, path: &std::path::Path) -> Result<Vec<Vec<f32>>> {
     let compiled = load_compiled(&args.model)?;
-    let proof = Proof::from_json(&read(&args.proof)?)
-        .map_err(|e| Error::Artifact(e).in_file(&args.proof))?;
+    let proof = Proof::from_json(&read(path)?).map_err(|e| Error::Artifact(e).in_file(path))?;
     let params = load_params(&args.cache, compiled.k)?;
     let verifier = compiled.verifier(params)?;
     let verified = verifier.verify(&proof)?;
     Ok(verified.outputs_dequantized)
+}
+
+/// Verifies several proofs of one model as a batch and reports each.
+fn verify_batch(args: &VerifyArgs) -> Result<()> {
+    let compiled = load_compiled(&args.model)?;
+    let verifier = compiled.verifier(load_params(&args.cache, compiled.k)?)?;
+    // Unreadable proofs fail on their own; the others go into the batch.
+    let loaded: Vec<Result<Proof>> = args
+        .proofs
+        .iter()
+        .map(|path| {
+            read(path).and_then(|bytes| {
+                Proof::from_json(&bytes).map_err(|e| Error::Artifact(e).in_file(path))
+            })
+        })
+        .collect();
+    let readable: Vec<Proof> = loaded
+        .iter()
+        .filter_map(|p| p.as_ref().ok().cloned())
+        .collect();
+    let mut verified = verifier.verify_batch(&readable).into_iter();
+    let results: Vec<Result<Vec<Vec<f32>>>> = loaded
+        .into_iter()
+        .map(|p| match p {
+            Ok(_) => verified
+                .next()
+                .expect("one result per readable proof")
+                .map(|v| v.outputs_dequantized)
+                .map_err(Error::Verify),
+            Err(e) => Err(e),
+        })
+        .collect();
+    let failed: Vec<String> = args
+        .proofs
+        .iter()
+        .zip(&results)
+        .filter(|(_, r)| r.is_err())
+        .map(|(p, _)| p.display().to_string())
+        .collect();
+    if args.json {
+        let proofs: Vec<_> = args
+            .proofs
+            .iter()
+            .zip(&results)
+            .map(|(path, r)| match r {
+                Ok(outputs) => json!({ "proof": path, "verified": true, "outputs": outputs }),
+                Err(e) => json!({ "proof": path, "verified": false, "error": e.to_string() }),
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({ "verified": failed.is_empty(), "proofs": proofs })
+        );
+    } else {
+        for (path, r) in args.proofs.iter().zip(&results) {
+            match r {
+                Ok(outputs) => println!("{}: valid, outputs {outputs:?}", path.display()),
+                Err(e) => println!("{}: INVALID: {e}", path.display()),
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::BatchRejected {
+            failed: failed.len(),
+            total: args.proofs.len(),
+            which: failed.join(", "),
+        })
+    }
 }

@@ -148,10 +148,11 @@ struct VerifyArgs {
     /// The compiled model.
     #[arg(value_name = "MODEL.zkm")]
     model: PathBuf,
-    /// The proof.
-    #[arg(value_name = "PROOF.json")]
-    proof: PathBuf,
-    /// Print {"verified": true, "outputs": [[...]]} with the verified, dequantised outputs.
+    /// The proof; several proofs of the model are verified as one batch.
+    #[arg(value_name = "PROOF.json", required = true, num_args = 1..)]
+    proofs: Vec<PathBuf>,
+    /// Print {"verified": true, "outputs": [[...]]} with the verified, dequantised outputs (for
+    /// several proofs: {"verified": ..., "proofs": [{"proof", "verified", "outputs" | "error"}]}).
     #[arg(long)]
     json: bool,
     #[command(flatten)]
