@@ -71,7 +71,7 @@ POLL_SECONDS = 0.5
 def write_json_atomic(path: Path, value) -> None:
     """Write ``value`` as JSON so that a concurrent reader never sees half a file."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(value, indent=2, sort_keys=True))
+    tmp.write_text(json.dumps(value, indent=2))
     os.replace(tmp, path)
 
 
@@ -126,6 +126,7 @@ def machine_info() -> dict:
         "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "os": platform.platform(),
         "python": platform.python_version(),
+        "loadavg_at_start": list(os.getloadavg()),
     }
 
 
@@ -367,7 +368,8 @@ def print_report(results: list[dict], machine: dict, versions: dict) -> None:
     print("## EZKL vs zkinfer")
     print()
     print(f"Machine: {machine['cpu_model']}, {machine['logical_cpus']} logical CPUs "
-          f"({machine['usable_cpus']} usable by this process), {machine['os']}.")
+          f"({machine['usable_cpus']} usable by this process), {machine['os']}; "
+          f"load average at start {machine['loadavg_at_start'][0]:.2f}.")
     print(f"Versions: ezkl {versions['ezkl']}, zkinfer {versions['zkinfer']}, "
           f"Python {machine['python']}.")
     print("Both provers ran one after the other (never in parallel), each with all cores "
