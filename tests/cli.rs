@@ -362,5 +362,9 @@ fn several_proofs_are_verified_as_a_batch_and_bad_ones_named() {
     let bad = SETUP.file("batch_bad.json", changed.to_string());
     let o = zkinfer(&["verify", zkm, good, path(&bad), good]);
     assert_fails(&o, &["1 of 3 proofs are invalid", "batch_bad.json"]);
-    assert!(stdout(&o).contains("batch_bad.json: INVALID"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("batch_bad.json: INVALID"),
+        "{}",
+        stdout(&o)
+    );
 }

@@ -155,6 +155,9 @@ shapes! {
     Conv32x16 / Conv32x16 = "conv32x16" { tile: 32 x 16, units: 4, remainder: false, product: 0, lookups: 0, instance: 4 }
     /// Convolutional networks with many activations: a 32 × 16 tile and eight unit lanes.
     Conv32x16Wide / Conv32x16Wide = "conv32x16_wide" { tile: 32 x 16, units: 8, remainder: false, product: 0, lookups: 0, instance: 4 }
+    /// Convolutions of 3 × 3 kernels over 8 channels: a 72 × 8 tile (one row per position) and
+    /// eight unit lanes.
+    Conv72x8 / Conv72x8 = "conv72x8" { tile: 72 x 8, units: 8, remainder: false, product: 0, lookups: 0, instance: 4 }
     /// Everything: a 16 × 8 tile, two unit lanes, an 8-pair product chip and a lookup lane.
     General / General = "general" { tile: 16 x 8, units: 2, remainder: true, product: 8, lookups: 1, instance: 2 }
     /// Everything, with four unit lanes.
@@ -187,6 +190,10 @@ macro_rules! with_shape {
             }
             K::Conv32x16Wide => {
                 type $S = $crate::shape::Conv32x16Wide;
+                $body
+            }
+            K::Conv72x8 => {
+                type $S = $crate::shape::Conv72x8;
                 $body
             }
             K::General => {

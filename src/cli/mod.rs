@@ -75,6 +75,8 @@ enum ShapeArg {
     Conv32x16,
     /// 32 × 16 dense tile, eight unit lanes.
     Conv32x16Wide,
+    /// 72 × 8 dense tile (3 × 3 kernels over 8 channels), eight unit lanes.
+    Conv72x8,
     /// Every engine: tile, units, product chip, lookup lane.
     General,
     /// Every engine, four unit lanes.
@@ -90,6 +92,7 @@ impl From<ShapeArg> for ShapeKind {
             ShapeArg::Dense32x16 => ShapeKind::Dense32x16,
             ShapeArg::Conv32x16 => ShapeKind::Conv32x16,
             ShapeArg::Conv32x16Wide => ShapeKind::Conv32x16Wide,
+            ShapeArg::Conv72x8 => ShapeKind::Conv72x8,
             ShapeArg::General => ShapeKind::General,
             ShapeArg::GeneralWide => ShapeKind::GeneralWide,
             ShapeArg::Tiny => ShapeKind::Tiny,

@@ -14,12 +14,14 @@
 //! the table error, and one output step from the floor.
 //!
 //! **Layer normalisation** over rows of `n`: the row sum `S1` (dense tile), centred values
-//! `c = round((n·x − S1)/2^t)` with `t = ceil(log2 n)`, `SS = Σ c²` (product chip),
+//! `c = round((n·x − S1)/2^t)` with `t = ceil(log2 n)` (more for a wide calibrated spread, so
+//! that `σ` below fits), `SS = Σ c²` (product chip),
 //! `σ = isqrt(SS·4^u + E)` (square-root unit, checked by a second unit) where `E` carries ε,
 //! per element `q = floor(c·2^(10+u) / σ)` (division unit, checked), and finally
 //! `round((γ√n·q + β·2^10)/2^shift)` with `γ, β` per element. `q` is the normalised value times
-//! `2^10/√n`; the scale factors cancel exactly, so the error is the quantisation of `c` and `σ`
-//! (relative `2^−10` or better) and of `γ`, `β`.
+//! `2^10/√n`; the scale factors cancel exactly, so the error is the rounding of `c` and `σ`
+//! (half a step of `c` against the row's `σ`: about `2^−10` relative for a row whose spread is
+//! the calibrated maximum, proportionally more for a row with a smaller spread) and of `γ`, `β`.
 
 use zkinfer_circuits::ops::GatherOp;
 use zkinfer_circuits::{
@@ -33,6 +35,10 @@ use crate::graph::{FloatNode, Function, Tabulated};
 
 /// Softmax inputs below the row maximum by more than this are treated as this far below.
 const SOFTMAX_FLOOR: f64 = 16.0;
+
+/// The largest layer-norm root `σ` the calibrated range may produce: the root check holds
+/// `2σ − r ≤ 2σ`, which must fit in an activation (±2047) with room for rounding.
+const SIGMA_LIMIT: f64 = 1000.0;
 
 /// The inputs a table covers: `[lo, hi]` at scale `scale`.
 #[derive(Clone, Copy, Debug)]
@@ -278,7 +284,16 @@ impl Lowering<'_> {
         let row_of = |i: usize| (i / n) as u32;
 
         let sums = self.row_sums(&format!("{name}/sum"), x, rows, n);
-        let t = ceil_log2(n);
+        // The centring shift `t` keeps `c` in range; it grows past `log2 n` when the calibrated
+        // spread would push the root `σ` past `SIGMA_LIMIT` (σ ≈ √n · κ · 2^s_x · std, κ = n/2^t).
+        let std_max = self.ranges[node.inputs[0]].max(1e-6);
+        let root_at = |t: i32| {
+            let kappa = n as f64 / 2f64.powi(t);
+            (n as f64).sqrt() * kappa * 2f64.powi(s_x) * std_max
+        };
+        let t0 = ceil_log2(n);
+        let extra = (root_at(t0) / SIGMA_LIMIT).log2().ceil().max(0.0) as i32;
+        let t = (t0 + extra).min(zkinfer_circuits::arith::MAX_SHIFT as i32);
         let centre = UnitKind {
             ca: n as i64,
             cb: -1,
@@ -310,11 +325,10 @@ impl Lowering<'_> {
             vec![rows],
         );
 
-        // σ = isqrt(SS·4^u + E) ≈ √n · κ · 2^(s_x+u) · std, with κ = n / 2^t; u gives σ about 11 bits.
+        // σ = isqrt(SS·4^u + E) ≈ √n · κ · 2^(s_x+u) · std, with κ = n / 2^t; u gives σ about
+        // 10 bits, so that the root check `2σ − r` (up to 2σ) stays inside the activation range.
         let kappa = n as f64 / 2f64.powi(t);
-        let std_max = self.ranges[node.inputs[0]].max(1e-6);
-        let sigma_max = (n as f64).sqrt() * kappa * 2f64.powi(s_x) * std_max;
-        let u = ((2048.0 / sigma_max).log2().floor() as i32).clamp(0, 12);
+        let u = ((SIGMA_LIMIT / root_at(t)).log2().floor() as i32).clamp(0, 12);
         let e = (n as f64 * epsilon * kappa * kappa * 2f64.powi(2 * (s_x + u)))
             .round()
             .max(1.0) as i64;
