@@ -90,6 +90,12 @@ impl CompiledModel {
             .network
             .validate()
             .map_err(|e| inconsistent(e.to_string()))?;
+        if !file.model.network.output_public {
+            return Err(inconsistent(
+                "its network hides the output (claims are added when proving, not compiled in)"
+                    .into(),
+            ));
+        }
         if file.model.input.len() != file.model.network.input_len()
             || file.model.output.len() != file.model.network.output_len()
         {

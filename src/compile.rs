@@ -10,7 +10,10 @@ use pasta_curves::Fp;
 use serde::{Deserialize, Serialize};
 use zkinfer_circuits::{with_shape, Layout, Network, NetworkCircuit, ShapeKind, ShapeParams};
 
-use crate::error::CompileError;
+use zkinfer_circuits::checks::with_output_checks;
+
+use crate::claim::Claim;
+use crate::error::{ClaimError, CompileError};
 use crate::fidelity::FidelityReport;
 use crate::quantize::QuantizedModel;
 
@@ -158,6 +161,9 @@ pub struct CompiledModel {
     pub cost: CostReport,
     /// Fidelity measured at compile time, if calibration data was given.
     pub fidelity: Option<FidelityReport>,
+    /// The claim this circuit proves about the output instead of revealing it (see
+    /// [`CompiledModel::with_claim`]); `None` for the plain circuit.
+    pub claim: Option<Claim>,
     network: Arc<Network>,
     layout: Arc<Layout>,
 }
@@ -227,7 +233,40 @@ impl CompiledModel {
             k,
             cost,
             fidelity: None,
+            claim: None,
             network,
+            layout: Arc::new(layout),
+        })
+    }
+
+    /// The circuit that proves `claim` about this model's output instead of revealing the
+    /// output: the same network with its output private and the claim's comparisons after it,
+    /// on the same shape (`k` may grow). Prover and verifier derive it alike from the model and
+    /// the claim, so the verifying key binds the claim.
+    pub fn with_claim(&self, claim: &Claim) -> Result<Self, ClaimError> {
+        let invalid = |reason: String| ClaimError::Invalid {
+            claim: claim.to_string(),
+            reason,
+        };
+        let base = &self.model.network;
+        let checks = claim.checks(base.output_len(), self.model.output_scale)?;
+        let network =
+            with_output_checks(base, "claim", &checks).map_err(|e| invalid(e.to_string()))?;
+        let (layout, k, cost) = place(&network, self.shape.params()).map_err(|e| {
+            invalid(format!(
+                "shape {} lacks the {} engine",
+                self.shape.name(),
+                e.engine
+            ))
+        })?;
+        Ok(Self {
+            model: self.model.clone(),
+            shape: self.shape,
+            k,
+            cost,
+            fidelity: self.fidelity.clone(),
+            claim: Some(claim.clone()),
+            network: Arc::new(network),
             layout: Arc::new(layout),
         })
     }

@@ -35,6 +35,9 @@ pub enum Error {
     /// Public parameters could not be loaded or stored.
     #[error(transparent)]
     Params(#[from] ParamsError),
+    /// A claim about the output could not be made or checked.
+    #[error(transparent)]
+    Claim(#[from] ClaimError),
     /// Some proofs of a batch did not verify.
     #[error("{failed} of {total} proofs are invalid: {which}")]
     BatchRejected {
@@ -298,9 +301,57 @@ pub enum VerifyError {
         /// Length of every proof of this model.
         expected: usize,
     },
+    /// The proof's digest is not that of the model's circuit for the proof's claim: the model or
+    /// the claim was changed.
+    #[error("the proof does not match this model with the claim '{claim}' (proof digest {proof}, expected {model}): the claim or the model differs")]
+    ClaimCircuitMismatch {
+        /// The claim.
+        claim: String,
+        /// Digest in the proof.
+        proof: String,
+        /// Digest of the model's circuit for the claim.
+        model: String,
+    },
+    /// The proof states another claim than the circuit it is checked against.
+    #[error("the proof claims {proof}, the verifier checks {expected}")]
+    ClaimMismatch {
+        /// The proof's claim ("the outputs" for a plain proof).
+        proof: String,
+        /// The claim the verifier's circuit proves.
+        expected: String,
+    },
     /// The cryptographic check failed: the transcript does not prove these public values.
     #[error("the proof is invalid: it does not prove these inputs and outputs for this model")]
     Invalid,
+}
+
+/// A claim about the output that cannot be made or checked.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum ClaimError {
+    /// The claim text is not `argmax`, `topk:K` or `ge:INDEX:VALUE`.
+    #[error("cannot read the claim '{spec}': {reason}")]
+    Parse {
+        /// The text given.
+        spec: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The claim is false for this input: no proof of it can exist.
+    #[error("the claim is false for this input: {claim} does not hold (the output is {actual})")]
+    False {
+        /// The claim.
+        claim: String,
+        /// The output value the claim is about.
+        actual: f64,
+    },
+    /// The claim does not fit the model.
+    #[error("the claim '{claim}' does not fit the model: {reason}")]
+    Invalid {
+        /// The claim.
+        claim: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// A malformed artifact.

@@ -20,6 +20,7 @@ use pasta_curves::Fp;
 use zkinfer_circuits::arith::activation_in_range;
 use zkinfer_circuits::{with_shape, CircuitWitness, NetworkCircuit, Trace};
 
+use crate::claim::Claim;
 use crate::compile::CompiledModel;
 use crate::error::{Error, ProveError, VerifyError};
 use crate::params::Curve;
@@ -174,24 +175,32 @@ impl Prover {
             .map_err(|e| Error::Prove(ProveError::Halo2(format!("{e:?}"))))?
         });
         let input_len = compiled.network().input_len();
+        let outputs = compiled
+            .network()
+            .output_public
+            .then(|| public[input_len..].to_vec());
         Ok(Proof::new(
             self.verifier.digest.clone(),
             compiled.k,
             (compiled.model.input_scale, compiled.model.output_scale),
             public[..input_len].to_vec(),
-            public[input_len..].to_vec(),
+            outputs,
+            compiled.claim.clone(),
             transcript.finalize(),
         ))
     }
 }
 
-/// What a valid proof establishes: the model maps these inputs to these outputs.
+/// What a valid proof establishes: the model maps these inputs to these outputs (or, for a
+/// proof of a claim, to an output of which the claim holds).
 #[derive(Clone, Debug, PartialEq)]
 pub struct VerifiedOutput {
     /// The quantised inputs.
     pub inputs: Vec<Vec<i64>>,
-    /// The quantised outputs.
+    /// The quantised outputs (empty for a proof of a claim).
     pub outputs: Vec<Vec<i64>>,
+    /// The verified claim about the output, for a proof of a claim.
+    pub claim: Option<Claim>,
     /// The inputs as floats.
     pub inputs_dequantized: Vec<Vec<f32>>,
     /// The outputs as floats.
@@ -265,6 +274,13 @@ impl Verifier {
     fn check_public(&self, proof: &Proof) -> Result<(Vec<Vec<Fp>>, VerifiedOutput), VerifyError> {
         let model = &self.compiled.model;
         if proof.model_digest != self.digest {
+            if let Some(claim) = &self.compiled.claim {
+                return Err(VerifyError::ClaimCircuitMismatch {
+                    claim: claim.to_string(),
+                    proof: proof.model_digest.clone(),
+                    model: self.digest.clone(),
+                });
+            }
             return Err(VerifyError::ModelMismatch {
                 proof: proof.model_digest.clone(),
                 model: self.digest.clone(),
@@ -297,13 +313,30 @@ impl Verifier {
         let [input] = proof.inputs.as_slice() else {
             return Err(shape_error("input tensors", proof.inputs.len(), 1));
         };
-        let [output] = proof.outputs.as_slice() else {
-            return Err(shape_error("output tensors", proof.outputs.len(), 1));
-        };
+        if proof.claim != self.compiled.claim {
+            let describe = |c: &Option<Claim>| {
+                c.as_ref()
+                    .map_or_else(|| "the outputs".to_string(), ToString::to_string)
+            };
+            return Err(VerifyError::ClaimMismatch {
+                proof: describe(&proof.claim),
+                expected: describe(&self.compiled.claim),
+            });
+        }
+        let output_tensors = usize::from(network.output_public);
+        if proof.outputs.len() != output_tensors {
+            return Err(shape_error(
+                "output tensors",
+                proof.outputs.len(),
+                output_tensors,
+            ));
+        }
+        let no_output = Vec::new();
+        let output = proof.outputs.first().unwrap_or(&no_output);
         if input.len() != network.input_len() {
             return Err(shape_error("inputs", input.len(), network.input_len()));
         }
-        if output.len() != network.output_len() {
+        if network.output_public && output.len() != network.output_len() {
             return Err(shape_error("outputs", output.len(), network.output_len()));
         }
         // The circuit's soundness argument assumes inputs in the activation range.
@@ -325,8 +358,13 @@ impl Verifier {
         let verified = VerifiedOutput {
             inputs: proof.inputs.clone(),
             outputs: proof.outputs.clone(),
+            claim: proof.claim.clone(),
             inputs_dequantized: vec![model.dequantize_input(input)],
-            outputs_dequantized: vec![model.dequantize_output(output)],
+            outputs_dequantized: proof
+                .outputs
+                .iter()
+                .map(|o| model.dequantize_output(o))
+                .collect(),
         };
         Ok((instances, verified))
     }

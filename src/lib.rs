@@ -27,6 +27,7 @@
 #![deny(missing_docs)]
 
 pub mod artifact;
+pub mod claim;
 pub mod compile;
 pub mod error;
 pub mod eval;
@@ -41,6 +42,7 @@ pub mod proof;
 pub mod quantize;
 pub mod reference;
 
+pub use claim::{Claim, ClaimSpec};
 pub use compile::{CompileOptions, CompiledModel, CostReport};
 pub use error::{Error, Result};
 pub use keys::{Prover, VerifiedOutput, Verifier};

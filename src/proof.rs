@@ -3,12 +3,14 @@
 use serde::{Deserialize, Serialize};
 
 use crate::artifact::{PROOF_FORMAT, PROOF_VERSION};
+use crate::claim::Claim;
 
-/// A proof that a model (identified by its digest) maps `inputs` to `outputs`.
+/// A proof that a model (identified by its digest) maps `inputs` to `outputs`, or to an output
+/// of which `claim` holds.
 ///
 /// Values are quantised integers: a float is `value · 2^-scale`. Only the transcript is
 /// cryptographic; the verifier checks every other field against the model it holds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Proof {
     /// Always `"zkinfer-proof"`.
@@ -25,8 +27,12 @@ pub struct Proof {
     pub output_scale: i32,
     /// Public inputs, one list per input tensor.
     pub inputs: Vec<Vec<i64>>,
-    /// Public outputs, one list per output tensor.
+    /// Public outputs, one list per output tensor (absent from a proof of a claim).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outputs: Vec<Vec<i64>>,
+    /// What the proof establishes about the output instead of revealing it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<Claim>,
     /// The halo2 proof transcript (hex).
     #[serde(with = "hex_bytes")]
     pub transcript: Vec<u8>,
@@ -38,7 +44,8 @@ impl Proof {
         k: u32,
         scales: (i32, i32),
         inputs: Vec<i64>,
-        outputs: Vec<i64>,
+        outputs: Option<Vec<i64>>,
+        claim: Option<Claim>,
         transcript: Vec<u8>,
     ) -> Self {
         Self {
@@ -49,7 +56,8 @@ impl Proof {
             input_scale: scales.0,
             output_scale: scales.1,
             inputs: vec![inputs],
-            outputs: vec![outputs],
+            outputs: outputs.into_iter().collect(),
+            claim,
             transcript,
         }
     }

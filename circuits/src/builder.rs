@@ -70,6 +70,7 @@ impl NetworkBuilder {
             output,
             nodes: self.nodes,
             tables: self.tables,
+            output_public: true,
         }
     }
 }

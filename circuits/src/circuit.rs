@@ -4,7 +4,7 @@
 //! Every tensor element is a *source*: a public input, or a cell some engine wrote. Each node
 //! copies its operands from their sources into its own cells and records its outputs as new
 //! sources; gathers only rearrange sources. The output's sources are copied to the public
-//! output. Everything the gates need is decided by the [`Network`] (fixed columns) and the
+//! output (unless the network keeps its output private). Everything the gates need is decided by the [`Network`] (fixed columns) and the
 //! [`CircuitWitness`] (advice), so the verifying key binds the network and nothing else.
 
 use std::marker::PhantomData;
@@ -218,7 +218,12 @@ impl<F: PrimeField, S: Shape> Circuit<F> for NetworkCircuit<S> {
                 }
                 let output = sources[network.output].as_ref().ok_or(Error::Synthesis)?;
                 let input_len = network.input_len();
-                for (index, source) in output.iter().enumerate() {
+                let exposed = if network.output_public {
+                    &output[..]
+                } else {
+                    &[]
+                };
+                for (index, source) in exposed.iter().enumerate() {
                     match source {
                         Source::Cell(cell) => wiring.public.push((cell.cell(), input_len + index)),
                         // An output that is a copy of an input has no cell to expose.

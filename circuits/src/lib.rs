@@ -3,6 +3,7 @@
 //! This crate knows nothing of ONNX or files. It defines
 //! - the integer arithmetic ([`arith`]), operators ([`ops`]) and network ([`network`]) — the
 //!   single source of truth for what a quantised model computes;
+//! - output checks that prove claims about a private output ([`checks`]);
 //! - the chips that prove it: the dense tile ([`dense`]), the unit ([`unit`]), the product chip
 //!   ([`product`]) and lookup lanes ([`table`]);
 //! - how a network is placed on a column budget ([`shape`], [`layout`]), its witness
@@ -11,6 +12,7 @@
 
 pub mod arith;
 pub mod builder;
+pub mod checks;
 pub mod circuit;
 pub mod dense;
 pub mod layout;

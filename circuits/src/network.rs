@@ -60,6 +60,15 @@ pub struct Network {
     pub nodes: Vec<Node>,
     /// Function tables used by [`TableOp`](crate::ops::TableOp)s.
     pub tables: Vec<FunctionTable>,
+    /// Whether the output is a public value of the proof. A network proving a claim about its
+    /// output keeps it private and checks the claim with nodes after it (see
+    /// [`checks`](crate::checks)).
+    #[serde(default = "public")]
+    pub output_public: bool,
+}
+
+fn public() -> bool {
+    true
 }
 
 /// Every tensor value of one forward pass.

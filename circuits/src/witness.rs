@@ -33,7 +33,7 @@ pub struct CircuitWitness {
     pub product_rows: Vec<ProductRow>,
     /// Indexed by lookup slot: `(x, y)`.
     pub lookups: Vec<(i64, i64)>,
-    /// The public values: the input, then the output.
+    /// The public values: the input, then the output if the network exposes it.
     pub public: Vec<i64>,
 }
 
@@ -47,7 +47,9 @@ impl CircuitWitness {
             lookups: Vec::with_capacity(layout.lookup_slots),
             public: trace.input().to_vec(),
         };
-        witness.public.extend_from_slice(trace.output());
+        if network.output_public {
+            witness.public.extend_from_slice(trace.output());
+        }
         let (tile_inputs, tile_outputs) = (layout.shape.tile_inputs, layout.shape.tile_outputs);
         for (node, placement) in network.nodes.iter().zip(&layout.placements) {
             let x = |i: usize| trace.values[node.inputs[i]].as_slice();

@@ -1,12 +1,16 @@
 //! `compile`, `run`, `prove` and `verify`.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::json;
 use zkinfer::error::InputError;
 use zkinfer::fidelity::argmax;
 use zkinfer::input::parse_samples;
-use zkinfer::{CompileOptions, CompiledModel, Error, Model, Proof, QuantizeOptions, Result};
+use zkinfer::{
+    Claim, CompileOptions, CompiledModel, Error, Model, Proof, QuantizeOptions, Result,
+    VerifiedOutput,
+};
 
 use super::io::{load_compiled, load_params, progress, read, stage, write};
 use super::{CompileArgs, ProveArgs, QuantizeArgs, RunArgs, VerifyArgs};
@@ -138,12 +142,19 @@ pub fn prove(args: ProveArgs) -> Result<()> {
             args.sample
         ));
     }
-    // Check the input before the slow steps, so a bad value fails fast.
+    // Check the input (and the claim) before the slow steps, so a bad value fails fast.
     let quantised = compiled
         .model
         .quantize_input(args.sample, sample)
         .map_err(|e| Error::Input(e).in_file(&args.input))?;
     let (trace, _) = compiled.witness(&quantised)?;
+    let compiled = match &args.claim {
+        Some(spec) => {
+            let claim = spec.resolve(trace.output(), compiled.model.output_scale)?;
+            Arc::new(compiled.with_claim(&claim)?)
+        }
+        None => compiled,
+    };
     drop(trace);
 
     let params = load_params(&args.cache, compiled.k)?;
@@ -157,17 +168,43 @@ pub fn prove(args: ProveArgs) -> Result<()> {
     })?;
     let elapsed = start.elapsed();
     write(&args.output, &proof.to_json())?;
-    let outputs = compiled.model.dequantize_output(&proof.outputs[0]);
+    let what = match (&proof.claim, proof.outputs.first()) {
+        (Some(claim), _) => format!("{claim} (outputs kept private)"),
+        (None, Some(outputs)) => {
+            let outputs = compiled.model.dequantize_output(outputs);
+            format!(
+                "outputs {outputs:?} (argmax {})",
+                argmax(&outputs).unwrap_or(0)
+            )
+        }
+        (None, None) => "no outputs".to_string(),
+    };
     println!(
-        "proved sample {} in {:.2} s: outputs {:?} (argmax {}); {} byte transcript written to {}",
+        "proved sample {} in {:.2} s: {what}; {} byte transcript written to {}",
         args.sample,
         elapsed.as_secs_f64(),
-        outputs,
-        argmax(&outputs).unwrap_or(0),
         proof.transcript.len(),
         args.output.display()
     );
     Ok(())
+}
+
+/// What a verified proof establishes, as `verify --json` prints it: the outputs, or the claim.
+fn verified_json(verified: &VerifiedOutput) -> serde_json::Map<String, serde_json::Value> {
+    let mut fields = serde_json::Map::new();
+    match &verified.claim {
+        Some(claim) => fields.insert("claim".into(), json!(claim)),
+        None => fields.insert("outputs".into(), json!(verified.outputs_dequantized)),
+    };
+    fields
+}
+
+/// The same, for people.
+fn verified_text(verified: &VerifiedOutput) -> String {
+    match &verified.claim {
+        Some(claim) => format!("claim: {claim}"),
+        None => format!("outputs {:?}", verified.outputs_dequantized),
+    }
 }
 
 pub fn verify(args: VerifyArgs) -> Result<()> {
@@ -176,28 +213,40 @@ pub fn verify(args: VerifyArgs) -> Result<()> {
     }
     let result = verify_one(&args, &args.proofs[0]);
     match (&result, args.json) {
-        (Ok(outputs), true) => println!("{}", json!({ "verified": true, "outputs": outputs })),
-        (Ok(outputs), false) => println!("proof is valid: outputs {outputs:?}"),
+        (Ok(verified), true) => {
+            let mut fields = serde_json::Map::new();
+            fields.insert("verified".into(), json!(true));
+            fields.extend(verified_json(verified));
+            println!("{}", serde_json::Value::Object(fields));
+        }
+        (Ok(verified), false) => println!("proof is valid: {}", verified_text(verified)),
         (Err(e), true) => println!("{}", json!({ "verified": false, "error": e.to_string() })),
         (Err(_), false) => {}
     }
     result.map(|_| ())
 }
 
-fn verify_one(args: &VerifyArgs, path: &std::path::Path) -> Result<Vec<Vec<f32>>> {
-    let compiled = load_compiled(&args.model)?;
-    let proof = Proof::from_json(&read(path)?).map_err(|e| Error::Artifact(e).in_file(path))?;
-    let params = load_params(&args.cache, compiled.k)?;
-    let verifier = compiled.verifier(params)?;
-    let verified = verifier.verify(&proof)?;
-    Ok(verified.outputs_dequantized)
+/// The circuit a proof is checked against: the model's, or its claim circuit.
+fn circuit_for(compiled: &Arc<CompiledModel>, claim: Option<&Claim>) -> Result<Arc<CompiledModel>> {
+    match claim {
+        Some(claim) => Ok(Arc::new(compiled.with_claim(claim)?)),
+        None => Ok(compiled.clone()),
+    }
 }
 
-/// Verifies several proofs of one model as a batch and reports each.
+fn verify_one(args: &VerifyArgs, path: &std::path::Path) -> Result<VerifiedOutput> {
+    let compiled = load_compiled(&args.model)?;
+    let proof = Proof::from_json(&read(path)?).map_err(|e| Error::Artifact(e).in_file(path))?;
+    let compiled = circuit_for(&compiled, proof.claim.as_ref())?;
+    let params = load_params(&args.cache, compiled.k)?;
+    let verifier = compiled.verifier(params)?;
+    Ok(verifier.verify(&proof)?)
+}
+
+/// Verifies several proofs of one model as batches (one per claim) and reports each.
 fn verify_batch(args: &VerifyArgs) -> Result<()> {
     let compiled = load_compiled(&args.model)?;
-    let verifier = compiled.verifier(load_params(&args.cache, compiled.k)?)?;
-    // Unreadable proofs fail on their own; the others go into the batch.
+    // Unreadable proofs fail on their own; the others go into the batch of their claim.
     let loaded: Vec<Result<Proof>> = args
         .proofs
         .iter()
@@ -207,20 +256,42 @@ fn verify_batch(args: &VerifyArgs) -> Result<()> {
             })
         })
         .collect();
-    let readable: Vec<Proof> = loaded
-        .iter()
-        .filter_map(|p| p.as_ref().ok().cloned())
-        .collect();
-    let mut verified = verifier.verify_batch(&readable).into_iter();
-    let results: Vec<Result<Vec<Vec<f32>>>> = loaded
+    let mut groups: Vec<(Option<Claim>, Vec<usize>)> = Vec::new();
+    for (i, proof) in loaded.iter().enumerate() {
+        let Ok(proof) = proof else { continue };
+        match groups.iter_mut().find(|(claim, _)| *claim == proof.claim) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((proof.claim.clone(), vec![i])),
+        }
+    }
+    let mut verified: Vec<Option<Result<VerifiedOutput>>> = loaded.iter().map(|_| None).collect();
+    for (claim, members) in groups {
+        let proofs: Vec<Proof> = members
+            .iter()
+            .filter_map(|&i| loaded[i].as_ref().ok().cloned())
+            .collect();
+        let circuit = match claim.as_ref().map(|c| compiled.with_claim(c)) {
+            Some(Err(e)) => {
+                for &i in &members {
+                    verified[i] = Some(Err(Error::Claim(e.clone())));
+                }
+                continue;
+            }
+            Some(Ok(circuit)) => Arc::new(circuit),
+            None => compiled.clone(),
+        };
+        let verifier = circuit.verifier(load_params(&args.cache, circuit.k)?)?;
+        for (&i, result) in members.iter().zip(verifier.verify_batch(&proofs)) {
+            verified[i] = Some(result.map_err(Error::Verify));
+        }
+    }
+    let results: Vec<Result<VerifiedOutput>> = loaded
         .into_iter()
-        .map(|p| match p {
-            Ok(_) => verified
-                .next()
-                .expect("one result per readable proof")
-                .map(|v| v.outputs_dequantized)
-                .map_err(Error::Verify),
-            Err(e) => Err(e),
+        .zip(verified)
+        .map(|(loaded, verified)| match (loaded, verified) {
+            (Err(e), _) => Err(e),
+            (Ok(_), Some(result)) => result,
+            (Ok(_), None) => unreachable!("every readable proof is in a batch"),
         })
         .collect();
     let failed: Vec<String> = args
@@ -236,7 +307,13 @@ fn verify_batch(args: &VerifyArgs) -> Result<()> {
             .iter()
             .zip(&results)
             .map(|(path, r)| match r {
-                Ok(outputs) => json!({ "proof": path, "verified": true, "outputs": outputs }),
+                Ok(verified) => {
+                    let mut fields = serde_json::Map::new();
+                    fields.insert("proof".into(), json!(path));
+                    fields.insert("verified".into(), json!(true));
+                    fields.extend(verified_json(verified));
+                    serde_json::Value::Object(fields)
+                }
                 Err(e) => json!({ "proof": path, "verified": false, "error": e.to_string() }),
             })
             .collect();
@@ -247,7 +324,7 @@ fn verify_batch(args: &VerifyArgs) -> Result<()> {
     } else {
         for (path, r) in args.proofs.iter().zip(&results) {
             match r {
-                Ok(outputs) => println!("{}: valid, outputs {outputs:?}", path.display()),
+                Ok(verified) => println!("{}: valid, {}", path.display(), verified_text(verified)),
                 Err(e) => println!("{}: INVALID: {e}", path.display()),
             }
         }

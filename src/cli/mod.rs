@@ -142,6 +142,11 @@ struct ProveArgs {
     /// Where to write the proof.
     #[arg(short, long, value_name = "PROOF.json")]
     output: PathBuf,
+    /// Prove a claim about the output instead of revealing it: `argmax` (the index of the
+    /// largest output), `topk:K` (the set of the K largest) or `ge:INDEX:VALUE` (output INDEX is
+    /// at least VALUE). The proof holds the claim and no outputs.
+    #[arg(long, value_name = "CLAIM")]
+    claim: Option<zkinfer::ClaimSpec>,
     #[command(flatten)]
     cache: CacheArgs,
 }
@@ -154,8 +159,9 @@ struct VerifyArgs {
     /// The proof; several proofs of the model are verified as one batch.
     #[arg(value_name = "PROOF.json", required = true, num_args = 1..)]
     proofs: Vec<PathBuf>,
-    /// Print {"verified": true, "outputs": [[...]]} with the verified, dequantised outputs (for
-    /// several proofs: {"verified": ..., "proofs": [{"proof", "verified", "outputs" | "error"}]}).
+    /// Print {"verified": true, "outputs": [[...]]} with the verified, dequantised outputs, or
+    /// {"verified": true, "claim": {...}} for a proof of a claim (for several proofs:
+    /// {"verified": ..., "proofs": [{"proof", "verified", "outputs" | "claim" | "error"}]}).
     #[arg(long)]
     json: bool,
     #[command(flatten)]
