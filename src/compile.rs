@@ -97,12 +97,14 @@ impl CostReport {
     }
 
     /// Predicted proving time in milliseconds on a 2-core machine like the one zkinfer is
-    /// developed on: each committed polynomial costs `3.7 ms + 7.5 µs · 2^k` (a fixed
-    /// multi-exponentiation overhead plus per-row work), fitted to measured proofs of the
-    /// fixture models at k = 8…11. Expect ±30 %: these machines are noisy.
+    /// developed on: each committed polynomial costs `2.1 ms + 5.4 µs · 2^k` (a fixed
+    /// overhead plus per-row work), fitted to `zkinfer bench` proofs of the six fixture models
+    /// at k = 6…12 (2026-12-02; within 10 % for five of them, 35 % high for the ResNet, whose
+    /// many digit columns hold small values that commit cheaply). Expect ±30 %: these machines
+    /// are noisy.
     pub fn predicted_prove_ms(&self) -> f64 {
         let n = (1usize << self.k) as f64;
-        self.committed_polynomials() as f64 * (3.7 + 0.0075 * n)
+        self.committed_polynomials() as f64 * (2.1 + 0.0054 * n)
     }
 
     /// Predicted peak memory of key generation and proving in MiB: about 32 bytes per row for

@@ -219,6 +219,18 @@ fn the_command_line_proves_and_verifies_claims() {
         path(&zkm),
     ]);
     assert_eq!(compiled.0, Some(0), "{}", compiled.1);
+    let prove = |claim: &str, out: &Path| {
+        run(&[
+            "prove",
+            path(&zkm),
+            "--input",
+            path(&input),
+            "--claim",
+            claim,
+            "-o",
+            path(out),
+        ])
+    };
 
     let mut proofs = Vec::new();
     for (name, claim) in [
@@ -227,16 +239,7 @@ fn the_command_line_proves_and_verifies_claims() {
         ("ge", "ge:0:-100"),
     ] {
         let proof = dir.path().join(format!("{name}.json"));
-        let (code, text) = run(&[
-            "prove",
-            path(&zkm),
-            "--input",
-            path(&input),
-            "--claim",
-            claim,
-            "-o",
-            path(&proof),
-        ]);
+        let (code, text) = prove(claim, &proof);
         assert_eq!(code, Some(0), "{text}");
         let (code, text) = run(&["verify", path(&zkm), path(&proof), "--json"]);
         assert_eq!(code, Some(0), "{text}");
@@ -268,30 +271,15 @@ fn the_command_line_proves_and_verifies_claims() {
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("the claim or the model differs"), "{text}");
 
-    let out = dir.path().join("false.json");
-    let (code, text) = run(&[
-        "prove",
-        path(&zkm),
-        "--input",
-        path(&input),
-        "--claim",
-        "ge:0:1000",
-        "-o",
-        path(&out),
-    ]);
-    assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("claim is false"), "{text}");
-    assert!(!out.exists());
-    let (code, text) = run(&[
-        "prove",
-        path(&zkm),
-        "--input",
-        path(&input),
-        "--claim",
-        "topk:x",
-        "-o",
-        path(&out),
-    ]);
-    assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("K must be a positive integer"), "{text}");
+    let out = dir.path().join("refused.json");
+    for (claim, reason) in [
+        ("ge:0:1000", "claim is false"),
+        ("topk:x", "K must be a positive integer"),
+        ("topk:10", "K must be between 1 and 9"),
+    ] {
+        let (code, text) = prove(claim, &out);
+        assert_eq!(code, Some(1), "{text}");
+        assert!(text.contains(reason), "{claim}: {text}");
+        assert!(!out.exists());
+    }
 }
