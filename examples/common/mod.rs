@@ -1,4 +1,6 @@
 //! The shared flow of the examples: import, calibrate, compile, prove, verify, report.
+// Each example uses a part of this module.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -54,7 +56,8 @@ impl ModelFiles {
     }
 }
 
-fn read(path: &Path) -> Vec<u8> {
+/// Reads a file, or exits with a message naming it.
+pub fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| {
         eprintln!("cannot read {}: {e}", path.display());
         std::process::exit(1)
