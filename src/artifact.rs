@@ -108,6 +108,7 @@ impl CompiledModel {
             CompileOptions {
                 shape: Some(file.shape),
                 max_k: None,
+                ..CompileOptions::default()
             },
         )
         .map_err(|e| inconsistent(e.to_string()))?;

@@ -6,11 +6,13 @@
 
 use std::sync::Arc;
 
+use ff::PrimeField;
 use pasta_curves::Fp;
 use serde::{Deserialize, Serialize};
 use zkinfer_circuits::{with_shape, Layout, Network, NetworkCircuit, ShapeKind, ShapeParams};
 
 use zkinfer_circuits::checks::with_output_checks;
+use zkinfer_circuits::commitment::{commit, with_hashed_input};
 
 use crate::claim::Claim;
 use crate::error::{ClaimError, CompileError};
@@ -24,6 +26,9 @@ pub struct CompileOptions {
     pub shape: Option<ShapeKind>,
     /// Refuse circuits larger than `2^max_k` rows.
     pub max_k: Option<u32>,
+    /// Keep the input private and expose a Poseidon commitment to it instead (see
+    /// [`zkinfer_circuits::commitment`]); only the `_hashed` shapes support it.
+    pub hashed_input: bool,
 }
 
 /// What a circuit costs: deterministic numbers for comparing builds.
@@ -188,13 +193,18 @@ impl CompiledModel {
     /// Places `model` on a shape (the given one, or the cheapest that fits) with the smallest `k`
     /// that holds it.
     pub fn new(model: QuantizedModel, options: CompileOptions) -> Result<Self, CompileError> {
-        let network = Arc::new(model.network.clone());
+        let hashed = options.hashed_input || options.shape.is_some_and(|s| s.params().hash);
+        let network = Arc::new(if hashed {
+            with_hashed_input(&model.network)
+        } else {
+            model.network.clone()
+        });
         let candidates: Vec<ShapeKind> = match options.shape {
             Some(shape) => vec![shape],
             None => ShapeKind::ALL
                 .iter()
                 .copied()
-                .filter(|&s| s != ShapeKind::Tiny)
+                .filter(|&s| s != ShapeKind::Tiny && s.params().hash == hashed)
                 .collect(),
         };
         let mut best: Option<(Layout, u32, CostReport)> = None;
@@ -250,10 +260,14 @@ impl CompiledModel {
             claim: claim.to_string(),
             reason,
         };
-        let base = &self.model.network;
+        let base = if self.network.input_hashed {
+            with_hashed_input(&self.model.network)
+        } else {
+            self.model.network.clone()
+        };
         let checks = claim.checks(base.output_len(), self.model.output_scale)?;
         let network =
-            with_output_checks(base, "claim", &checks).map_err(|e| invalid(e.to_string()))?;
+            with_output_checks(&base, "claim", &checks).map_err(|e| invalid(e.to_string()))?;
         let (layout, k, cost) = place(&network, self.shape.params()).map_err(|e| {
             invalid(format!(
                 "shape {} lacks the {} engine",
@@ -271,6 +285,18 @@ impl CompiledModel {
             network: Arc::new(network),
             layout: Arc::new(layout),
         })
+    }
+
+    /// Whether the input is hashed: proofs carry a Poseidon commitment to it, not the input.
+    pub fn input_hashed(&self) -> bool {
+        self.network.input_hashed
+    }
+
+    /// The commitment a proof of this model on a quantised `input` carries if the input is
+    /// hashed (hex of the field element's little-endian bytes): what a verifier who knows the
+    /// input compares with the proof's `input_commitment`.
+    pub fn input_commitment(&self, input: &[i64]) -> String {
+        hex::encode(commit(input).to_repr())
     }
 
     /// The integer network.

@@ -312,6 +312,15 @@ pub enum VerifyError {
         /// Digest of the model's circuit for the claim.
         model: String,
     },
+    /// The model hashes its input, and the proof has no input commitment.
+    #[error("the model hashes its input, but the proof has no input_commitment")]
+    MissingCommitment,
+    /// The model's input is public, and the proof carries a commitment instead.
+    #[error("the model's input is public, but the proof carries an input_commitment")]
+    UnexpectedCommitment,
+    /// The input commitment is not the hex of a field element.
+    #[error("the proof's input_commitment '{0}' is not a field element (64 hex digits)")]
+    MalformedCommitment(String),
     /// The proof states another claim than the circuit it is checked against.
     #[error("the proof claims {proof}, the verifier checks {expected}")]
     ClaimMismatch {

@@ -8,6 +8,7 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
+use ff::PrimeField;
 use halo2_proofs::{
     plonk::{
         create_proof, keygen_pk, keygen_vk, verify_proof, BatchVerifier, ProvingKey,
@@ -24,7 +25,7 @@ use crate::claim::Claim;
 use crate::compile::CompiledModel;
 use crate::error::{Error, ProveError, VerifyError};
 use crate::params::Curve;
-use crate::proof::Proof;
+use crate::proof::{Proof, Statement};
 
 /// Hex digest identifying a model: BLAKE2b-256 of its pinned verifying key.
 fn model_digest(vk: &VerifyingKey<Curve>) -> String {
@@ -90,7 +91,10 @@ impl CompiledModel {
     /// `Ok` if every constraint holds for the given public values, else the failures, one per
     /// line. For tests and for debugging a model.
     pub fn mock_check(&self, witness: &CircuitWitness, public: &[i64]) -> Result<(), String> {
-        let instances = self.layout().instances::<Fp>(public);
+        let instances = match witness.input_commitment {
+            Some(commitment) => self.layout().instances_hashed(commitment, public),
+            None => self.layout().instances::<Fp>(public),
+        };
         let witness = Arc::new(witness.clone());
         let result = with_shape!(self.shape, S => {
             let circuit = NetworkCircuit::<S>::new(self.network().clone(), self.layout().clone())
@@ -107,6 +111,16 @@ impl CompiledModel {
             Err(e) => Err(format!("synthesis failed: {e:?}")),
         }
     }
+}
+
+/// Reads a hex commitment as a field element.
+fn parse_commitment(hex_text: &str) -> Result<Fp, VerifyError> {
+    let bad = || VerifyError::MalformedCommitment(hex_text.chars().take(80).collect());
+    let bytes: [u8; 32] = hex::decode(hex_text)
+        .map_err(|_| bad())?
+        .try_into()
+        .map_err(|_| bad())?;
+    Option::from(Fp::from_repr(bytes)).ok_or_else(bad)
 }
 
 /// Everything needed to prove inferences of one model.
@@ -156,9 +170,10 @@ impl Prover {
     ) -> Result<Proof, Error> {
         let compiled = self.compiled();
         let layout = compiled.layout();
-        let instances = layout.instances::<Fp>(&witness.public);
+        let instances = witness.instances(layout);
         let instance_refs: Vec<&[Fp]> = instances.iter().map(Vec::as_slice).collect();
         let public = witness.public.clone();
+        let input_commitment = witness.input_commitment.map(|c| hex::encode(c.to_repr()));
         let witness = Arc::new(witness);
         let mut transcript = Blake2bWrite::<_, Curve, Challenge255<_>>::init(Vec::new());
         with_shape!(compiled.shape, S => {
@@ -175,17 +190,23 @@ impl Prover {
             .map_err(|e| Error::Prove(ProveError::Halo2(format!("{e:?}"))))?
         });
         let input_len = compiled.network().input_len();
-        let outputs = compiled
-            .network()
-            .output_public
-            .then(|| public[input_len..].to_vec());
+        let (inputs, outputs) = if input_commitment.is_some() {
+            (None, public)
+        } else {
+            let (inputs, outputs) = public.split_at(input_len);
+            (Some(inputs.to_vec()), outputs.to_vec())
+        };
+        let outputs = compiled.network().output_public.then_some(outputs);
         Ok(Proof::new(
             self.verifier.digest.clone(),
             compiled.k,
             (compiled.model.input_scale, compiled.model.output_scale),
-            public[..input_len].to_vec(),
-            outputs,
-            compiled.claim.clone(),
+            Statement {
+                inputs,
+                input_commitment,
+                outputs,
+                claim: compiled.claim.clone(),
+            },
             transcript.finalize(),
         ))
     }
@@ -195,8 +216,10 @@ impl Prover {
 /// proof of a claim, to an output of which the claim holds).
 #[derive(Clone, Debug, PartialEq)]
 pub struct VerifiedOutput {
-    /// The quantised inputs.
+    /// The quantised inputs (empty when the input is hashed).
     pub inputs: Vec<Vec<i64>>,
+    /// The commitment to a hashed input (hex), which the proof binds the computation to.
+    pub input_commitment: Option<String>,
     /// The quantised outputs (empty for a proof of a claim).
     pub outputs: Vec<Vec<i64>>,
     /// The verified claim about the output, for a proof of a claim.
@@ -310,9 +333,23 @@ impl Verifier {
             got,
             expected,
         };
-        let [input] = proof.inputs.as_slice() else {
-            return Err(shape_error("input tensors", proof.inputs.len(), 1));
+        let hashed = network.input_hashed;
+        let input_tensors = usize::from(!hashed);
+        if proof.inputs.len() != input_tensors {
+            return Err(shape_error(
+                "input tensors",
+                proof.inputs.len(),
+                input_tensors,
+            ));
+        }
+        let commitment = match (&proof.input_commitment, hashed) {
+            (Some(hex), true) => Some(parse_commitment(hex)?),
+            (None, false) => None,
+            (Some(_), false) => return Err(VerifyError::UnexpectedCommitment),
+            (None, true) => return Err(VerifyError::MissingCommitment),
         };
+        let no_input = Vec::new();
+        let input = proof.inputs.first().unwrap_or(&no_input);
         if proof.claim != self.compiled.claim {
             let describe = |c: &Option<Claim>| {
                 c.as_ref()
@@ -333,7 +370,7 @@ impl Verifier {
         }
         let no_output = Vec::new();
         let output = proof.outputs.first().unwrap_or(&no_output);
-        if input.len() != network.input_len() {
+        if !hashed && input.len() != network.input_len() {
             return Err(shape_error("inputs", input.len(), network.input_len()));
         }
         if network.output_public && output.len() != network.output_len() {
@@ -353,13 +390,23 @@ impl Verifier {
                 expected: self.proof_bytes,
             });
         }
-        let public: Vec<i64> = input.iter().chain(output).copied().collect();
-        let instances = self.compiled.layout().instances::<Fp>(&public);
+        let instances = match commitment {
+            Some(commitment) => self.compiled.layout().instances_hashed(commitment, output),
+            None => {
+                let public: Vec<i64> = input.iter().chain(output).copied().collect();
+                self.compiled.layout().instances::<Fp>(&public)
+            }
+        };
         let verified = VerifiedOutput {
             inputs: proof.inputs.clone(),
+            input_commitment: proof.input_commitment.clone(),
             outputs: proof.outputs.clone(),
             claim: proof.claim.clone(),
-            inputs_dequantized: vec![model.dequantize_input(input)],
+            inputs_dequantized: proof
+                .inputs
+                .iter()
+                .map(|i| model.dequantize_input(i))
+                .collect(),
             outputs_dequantized: proof
                 .outputs
                 .iter()

@@ -25,8 +25,12 @@ pub struct Proof {
     pub input_scale: i32,
     /// Scale exponent of the outputs.
     pub output_scale: i32,
-    /// Public inputs, one list per input tensor.
+    /// Public inputs, one list per input tensor (absent when the input is hashed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<Vec<i64>>,
+    /// The Poseidon commitment to a hashed input (hex, little-endian field element).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_commitment: Option<String>,
     /// Public outputs, one list per output tensor (absent from a proof of a claim).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outputs: Vec<Vec<i64>>,
@@ -38,14 +42,25 @@ pub struct Proof {
     pub transcript: Vec<u8>,
 }
 
+/// What a proof states, besides its transcript: the public values the verifier checks.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Statement {
+    /// The public input (`None` when it is hashed).
+    pub inputs: Option<Vec<i64>>,
+    /// The commitment to a hashed input (hex).
+    pub input_commitment: Option<String>,
+    /// The public output (`None` for a proof of a claim).
+    pub outputs: Option<Vec<i64>>,
+    /// The claim about the output.
+    pub claim: Option<Claim>,
+}
+
 impl Proof {
     pub(crate) fn new(
         model_digest: String,
         k: u32,
         scales: (i32, i32),
-        inputs: Vec<i64>,
-        outputs: Option<Vec<i64>>,
-        claim: Option<Claim>,
+        statement: Statement,
         transcript: Vec<u8>,
     ) -> Self {
         Self {
@@ -55,9 +70,10 @@ impl Proof {
             k,
             input_scale: scales.0,
             output_scale: scales.1,
-            inputs: vec![inputs],
-            outputs: outputs.into_iter().collect(),
-            claim,
+            inputs: statement.inputs.into_iter().collect(),
+            input_commitment: statement.input_commitment,
+            outputs: statement.outputs.into_iter().collect(),
+            claim: statement.claim,
             transcript,
         }
     }

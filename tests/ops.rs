@@ -100,6 +100,7 @@ fn check_where(
         CompileOptions {
             shape: Some(ShapeKind::General),
             max_k: None,
+            ..CompileOptions::default()
         },
     )
     .map_err(|e| TestCaseError::fail(e.to_string()))?;

@@ -71,6 +71,7 @@ impl NetworkBuilder {
             nodes: self.nodes,
             tables: self.tables,
             output_public: true,
+            input_hashed: false,
         }
     }
 }

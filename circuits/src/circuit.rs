@@ -10,12 +10,14 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use ff::PrimeField;
+use ff::{FromUniformBytes, PrimeField};
+use halo2_gadgets::poseidon::primitives::{P128Pow5T3, Spec};
 use halo2_proofs::{
     circuit::{AssignedCell, Cell, Layouter, Region, SimpleFloorPlanner, Value},
     plonk::{Circuit, Column, ConstraintSystem, Error, Instance},
 };
 
+use crate::commitment::{self, CommitmentConfig};
 use crate::dense::{DenseChip, DenseConfig, TileRow};
 use crate::layout::{Layout, Placement};
 use crate::network::{Network, Node};
@@ -29,12 +31,13 @@ use crate::witness::CircuitWitness;
 
 /// Columns of a network circuit.
 #[derive(Clone, Debug)]
-pub struct NetworkConfig {
+pub struct NetworkConfig<F: PrimeField> {
     dense: Option<DenseConfig>,
     units: Vec<UnitConfig>,
     product: Option<ProductConfig>,
     table: Option<TableColumns>,
     lookups: Vec<LookupConfig>,
+    commitment: Option<CommitmentConfig<F>>,
     instance: Vec<Column<Instance>>,
 }
 
@@ -68,14 +71,20 @@ impl<S: Shape> NetworkCircuit<S> {
     }
 
     /// Rows a circuit of this shape reserves for blinding (plus the last, unusable row).
-    pub fn reserved_rows<F: PrimeField>() -> usize {
+    pub fn reserved_rows<F: PrimeField + FromUniformBytes<64>>() -> usize
+    where
+        P128Pow5T3: Spec<F, 3, 2>,
+    {
         let mut meta = ConstraintSystem::<F>::default();
         Self::configure(&mut meta);
         meta.blinding_factors() + 1
     }
 
     /// The smallest `k` whose usable rows hold `layout`.
-    pub fn min_k<F: PrimeField>(layout: &Layout) -> u32 {
+    pub fn min_k<F: PrimeField + FromUniformBytes<64>>(layout: &Layout) -> u32
+    where
+        P128Pow5T3: Spec<F, 3, 2>,
+    {
         let needed = layout.rows() + Self::reserved_rows::<F>();
         let mut k = 4;
         while (1usize << k) < needed {
@@ -95,7 +104,9 @@ enum Source<F: PrimeField> {
 /// Copy constraints of one synthesis: between cells, and from cells to public values.
 struct Wiring<F: PrimeField> {
     public: Vec<(Cell, usize)>,
-    _marker: PhantomData<F>,
+    /// For a hashed input: the first cell holding each input value (the one that is hashed);
+    /// `None` for a public input, whose uses are copied from the instance column.
+    hashed_input: Option<Vec<Option<AssignedCell<F, F>>>>,
 }
 
 impl<F: PrimeField> Wiring<F> {
@@ -105,18 +116,29 @@ impl<F: PrimeField> Wiring<F> {
         cell: &AssignedCell<F, F>,
         source: &Source<F>,
     ) -> Result<(), Error> {
-        match source {
-            Source::Public(index) => {
+        match (source, &mut self.hashed_input) {
+            (Source::Public(index), None) => {
                 self.public.push((cell.cell(), *index));
                 Ok(())
             }
-            Source::Cell(from) => region.constrain_equal(from.cell(), cell.cell()),
+            (Source::Public(index), Some(inputs)) => match &inputs[*index] {
+                Some(first) => region.constrain_equal(first.cell(), cell.cell()),
+                None => {
+                    inputs[*index] = Some(cell.clone());
+                    Ok(())
+                }
+            },
+            (Source::Cell(from), _) => region.constrain_equal(from.cell(), cell.cell()),
         }
     }
 }
 
-impl<F: PrimeField, S: Shape> Circuit<F> for NetworkCircuit<S> {
-    type Config = NetworkConfig;
+impl<F, S: Shape> Circuit<F> for NetworkCircuit<S>
+where
+    F: PrimeField + FromUniformBytes<64>,
+    P128Pow5T3: Spec<F, 3, 2>,
+{
+    type Config = NetworkConfig<F>;
     type FloorPlanner = SimpleFloorPlanner;
 
     fn without_witnesses(&self) -> Self {
@@ -126,7 +148,7 @@ impl<F: PrimeField, S: Shape> Circuit<F> for NetworkCircuit<S> {
         }
     }
 
-    fn configure(meta: &mut ConstraintSystem<F>) -> NetworkConfig {
+    fn configure(meta: &mut ConstraintSystem<F>) -> NetworkConfig<F> {
         let shape = S::PARAMS;
         // A degree of 5 fits the unit's digit checks and lets the permutation argument pack
         // three equality columns into each grand product. Measured on LeNet-5 at k = 11: degree 5
@@ -148,6 +170,7 @@ impl<F: PrimeField, S: Shape> Circuit<F> for NetworkCircuit<S> {
                     .collect()
             })
             .unwrap_or_default();
+        let commitment = shape.hash.then(|| commitment::configure(meta));
         let instance = (0..shape.instance_columns)
             .map(|_| {
                 let column = meta.instance_column();
@@ -161,13 +184,14 @@ impl<F: PrimeField, S: Shape> Circuit<F> for NetworkCircuit<S> {
             product,
             table,
             lookups,
+            commitment,
             instance,
         }
     }
 
     fn synthesize(
         &self,
-        config: NetworkConfig,
+        config: NetworkConfig<F>,
         mut layouter: impl Layouter<F>,
     ) -> Result<(), Error> {
         if let Some(table) = config.table {
@@ -190,12 +214,14 @@ impl<F: PrimeField, S: Shape> Circuit<F> for NetworkCircuit<S> {
                 .collect(),
         };
         let network = &*self.network;
-        let public = layouter.assign_region(
+        let (public, hashed_input) = layouter.assign_region(
             || "network",
             |mut region| {
                 let mut wiring = Wiring {
                     public: Vec::new(),
-                    _marker: PhantomData,
+                    hashed_input: network
+                        .input_hashed
+                        .then(|| vec![None; network.input_len()]),
                 };
                 let mut sources: Vec<Option<Vec<Source<F>>>> = vec![None; network.tensors.len()];
                 sources[network.input] =
@@ -217,7 +243,7 @@ impl<F: PrimeField, S: Shape> Circuit<F> for NetworkCircuit<S> {
                     sources[node.output] = Some(outputs);
                 }
                 let output = sources[network.output].as_ref().ok_or(Error::Synthesis)?;
-                let input_len = network.input_len();
+                let input_len = network.public_input_len();
                 let exposed = if network.output_public {
                     &output[..]
                 } else {
@@ -230,9 +256,20 @@ impl<F: PrimeField, S: Shape> Circuit<F> for NetworkCircuit<S> {
                         Source::Public(_) => return Err(Error::Synthesis),
                     }
                 }
-                Ok(wiring.public)
+                Ok((wiring.public, wiring.hashed_input))
             },
         )?;
+        if let Some(inputs) = hashed_input {
+            let chip = config.commitment.as_ref().ok_or(Error::Synthesis)?;
+            // Every input value is used (by the range check in front of the network).
+            let cells: Vec<AssignedCell<F, F>> = inputs
+                .into_iter()
+                .collect::<Option<_>>()
+                .ok_or(Error::Synthesis)?;
+            let commitment = commitment::commit_cells(chip, &mut layouter, &cells)?;
+            let (column, row) = self.layout.public_slot(0);
+            layouter.constrain_instance(commitment.cell(), config.instance[column], row)?;
+        }
         for (cell, index) in public {
             let (column, row) = self.layout.public_slot(index);
             layouter.constrain_instance(cell, config.instance[column], row)?;

@@ -79,8 +79,10 @@ pub struct Layout {
     pub lookup_slots: usize,
     /// Rows of the lookup table (0 without tables).
     pub table_rows: usize,
-    /// Public values (inputs then outputs).
+    /// Public values (the inputs, or the commitment to a hashed input; then the outputs).
     pub public_values: usize,
+    /// Rows of the Poseidon chip proving the input commitment (0 for a public input).
+    pub commitment_rows: usize,
     /// Multiply-accumulates the network performs.
     pub macs: usize,
 }
@@ -99,13 +101,20 @@ impl Layout {
             product_rows: 1,
             lookup_slots: 0,
             table_rows: 0,
-            public_values: network.input_len() + network.output_len(),
+            public_values: network.public_input_len() + network.output_len(),
+            commitment_rows: 0,
             macs: network.macs(),
         };
         let lacks = |node: &str, engine| UnsupportedByShape {
             node: node.to_string(),
             engine,
         };
+        if network.input_hashed {
+            if !shape.hash {
+                return Err(lacks("input", "Poseidon chip (hashed input)"));
+            }
+            layout.commitment_rows = crate::commitment::rows(network.input_len());
+        }
         for node in &network.nodes {
             let placement = match &node.op {
                 Op::Linear(op) => {
@@ -179,6 +188,7 @@ impl Layout {
             self.lookup_rows(),
             self.table_rows,
             self.instance_rows(),
+            self.commitment_rows,
         ]
         .into_iter()
         .max()
@@ -208,10 +218,20 @@ impl Layout {
 
     /// Arranges the public values (inputs then outputs) into the instance columns.
     pub fn instances<F: PrimeField>(&self, public: &[i64]) -> Vec<Vec<F>> {
+        self.arrange(public.iter().map(|&v| to_field(v)))
+    }
+
+    /// Arranges the public values of a network with a hashed input: the input commitment, then
+    /// the outputs.
+    pub fn instances_hashed<F: PrimeField>(&self, commitment: F, outputs: &[i64]) -> Vec<Vec<F>> {
+        self.arrange(std::iter::once(commitment).chain(outputs.iter().map(|&v| to_field(v))))
+    }
+
+    fn arrange<F: PrimeField>(&self, values: impl Iterator<Item = F>) -> Vec<Vec<F>> {
         let mut columns = vec![vec![F::ZERO; self.instance_rows()]; self.shape.instance_columns];
-        for (index, &value) in public.iter().enumerate() {
+        for (index, value) in values.enumerate() {
             let (column, row) = self.public_slot(index);
-            columns[column][row] = to_field(value);
+            columns[column][row] = value;
         }
         columns
     }

@@ -3,6 +3,7 @@
 //! This crate knows nothing of ONNX or files. It defines
 //! - the integer arithmetic ([`arith`]), operators ([`ops`]) and network ([`network`]) — the
 //!   single source of truth for what a quantised model computes;
+//! - the Poseidon commitment of a hashed input ([`commitment`]);
 //! - output checks that prove claims about a private output ([`checks`]);
 //! - the chips that prove it: the dense tile ([`dense`]), the unit ([`unit`]), the product chip
 //!   ([`product`]) and lookup lanes ([`table`]);
@@ -14,6 +15,7 @@ pub mod arith;
 pub mod builder;
 pub mod checks;
 pub mod circuit;
+pub mod commitment;
 pub mod dense;
 pub mod layout;
 pub mod network;

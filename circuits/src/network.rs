@@ -65,6 +65,10 @@ pub struct Network {
     /// [`checks`](crate::checks)).
     #[serde(default = "public")]
     pub output_public: bool,
+    /// Whether the input is private, bound by a public Poseidon commitment (see
+    /// [`commitment`](crate::commitment)) instead of being a public value.
+    #[serde(default)]
+    pub input_hashed: bool,
 }
 
 fn public() -> bool {
@@ -171,6 +175,15 @@ impl Network {
     /// Length of the input vector.
     pub fn input_len(&self) -> usize {
         self.tensors[self.input].len()
+    }
+
+    /// Public values standing for the input: the input itself, or its commitment.
+    pub fn public_input_len(&self) -> usize {
+        if self.input_hashed {
+            1
+        } else {
+            self.input_len()
+        }
     }
 
     /// Length of the output vector.

@@ -38,6 +38,9 @@ pub struct ShapeParams {
     pub instance_columns: usize,
     /// Minimum constraint degree of the circuit (5: the unit's digit checks need it).
     pub min_degree: usize,
+    /// Whether the circuit has a Poseidon chip, to prove a commitment to a hashed input (its
+    /// S-box gates raise the degree to 6, so only the `_hashed` shapes carry it).
+    pub hash: bool,
 }
 
 impl ShapeParams {
@@ -52,6 +55,11 @@ impl ShapeParams {
                 0
             }
             + 2 * self.lookup_lanes
+            + if self.hash {
+                crate::commitment::ADVICE_COLUMNS
+            } else {
+                0
+            }
     }
 
     /// Fixed columns of a circuit of this shape (lookup table columns included).
@@ -72,6 +80,11 @@ impl ShapeParams {
             } else {
                 0
             }
+            + if self.hash {
+                crate::commitment::FIXED_COLUMNS
+            } else {
+                0
+            }
     }
 
     /// Columns that take part in copy constraints.
@@ -86,6 +99,11 @@ impl ShapeParams {
             }
             + 2 * self.lookup_lanes
             + self.instance_columns
+            + if self.hash {
+                crate::commitment::EQUALITY_COLUMNS
+            } else {
+                0
+            }
     }
 
     /// Lookup arguments.
@@ -96,7 +114,7 @@ impl ShapeParams {
 
 macro_rules! shapes {
     ($( $(#[$doc:meta])* $name:ident / $kind:ident = $snake:literal {
-        tile: $ti:literal x $to:literal, units: $u:literal, remainder: $r:literal, product: $p:literal, lookups: $l:literal, instance: $i:literal
+        tile: $ti:literal x $to:literal, units: $u:literal, remainder: $r:literal, product: $p:literal, lookups: $l:literal, instance: $i:literal, hash: $h:literal
     } )*) => {
         /// Every shape the library can build; stored by name in compiled models.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -139,6 +157,7 @@ macro_rules! shapes {
                     lookup_lanes: $l,
                     instance_columns: $i,
                     min_degree: 5,
+                    hash: $h,
                 };
             }
         )*
@@ -148,22 +167,26 @@ macro_rules! shapes {
 
 shapes! {
     /// Small dense networks: a 16 × 8 tile and one unit lane.
-    Dense16x8 / Dense16x8 = "dense16x8" { tile: 16 x 8, units: 1, remainder: false, product: 0, lookups: 0, instance: 2 }
+    Dense16x8 / Dense16x8 = "dense16x8" { tile: 16 x 8, units: 1, remainder: false, product: 0, lookups: 0, instance: 2, hash: false }
     /// Dense networks: a 32 × 16 tile (512 multiply-accumulates per row) and one unit lane.
-    Dense32x16 / Dense32x16 = "dense32x16" { tile: 32 x 16, units: 1, remainder: false, product: 0, lookups: 0, instance: 4 }
+    Dense32x16 / Dense32x16 = "dense32x16" { tile: 32 x 16, units: 1, remainder: false, product: 0, lookups: 0, instance: 4, hash: false }
     /// Convolutional networks: a 32 × 16 tile and four unit lanes.
-    Conv32x16 / Conv32x16 = "conv32x16" { tile: 32 x 16, units: 4, remainder: false, product: 0, lookups: 0, instance: 4 }
+    Conv32x16 / Conv32x16 = "conv32x16" { tile: 32 x 16, units: 4, remainder: false, product: 0, lookups: 0, instance: 4, hash: false }
     /// Convolutional networks with many activations: a 32 × 16 tile and eight unit lanes.
-    Conv32x16Wide / Conv32x16Wide = "conv32x16_wide" { tile: 32 x 16, units: 8, remainder: false, product: 0, lookups: 0, instance: 4 }
+    Conv32x16Wide / Conv32x16Wide = "conv32x16_wide" { tile: 32 x 16, units: 8, remainder: false, product: 0, lookups: 0, instance: 4, hash: false }
     /// Convolutions of 3 × 3 kernels over 8 channels: a 72 × 8 tile (one row per position) and
     /// eight unit lanes.
-    Conv72x8 / Conv72x8 = "conv72x8" { tile: 72 x 8, units: 8, remainder: false, product: 0, lookups: 0, instance: 4 }
+    Conv72x8 / Conv72x8 = "conv72x8" { tile: 72 x 8, units: 8, remainder: false, product: 0, lookups: 0, instance: 4, hash: false }
     /// Everything: a 16 × 8 tile, two unit lanes, an 8-pair product chip and a lookup lane.
-    General / General = "general" { tile: 16 x 8, units: 2, remainder: true, product: 8, lookups: 1, instance: 2 }
+    General / General = "general" { tile: 16 x 8, units: 2, remainder: true, product: 8, lookups: 1, instance: 2, hash: false }
     /// Everything, with four unit lanes.
-    GeneralWide / GeneralWide = "general_wide" { tile: 16 x 8, units: 4, remainder: true, product: 8, lookups: 1, instance: 2 }
+    GeneralWide / GeneralWide = "general_wide" { tile: 16 x 8, units: 4, remainder: true, product: 8, lookups: 1, instance: 2, hash: false }
+    /// Dense networks with a hashed input: `dense32x16` and a Poseidon chip.
+    Dense32x16Hashed / Dense32x16Hashed = "dense32x16_hashed" { tile: 32 x 16, units: 1, remainder: false, product: 0, lookups: 0, instance: 4, hash: true }
+    /// Every engine and a hashed input: `general` and a Poseidon chip.
+    GeneralHashed / GeneralHashed = "general_hashed" { tile: 16 x 8, units: 2, remainder: true, product: 8, lookups: 1, instance: 2, hash: true }
     /// A tiny shape with every engine, for fast tests of the layout logic.
-    Tiny / Tiny = "tiny" { tile: 4 x 2, units: 1, remainder: true, product: 2, lookups: 1, instance: 1 }
+    Tiny / Tiny = "tiny" { tile: 4 x 2, units: 1, remainder: true, product: 2, lookups: 1, instance: 1, hash: false }
 }
 
 /// Evaluates `$body` with `$S` bound to the shape type of `$kind` (a [`ShapeKind`]).
@@ -198,6 +221,14 @@ macro_rules! with_shape {
             }
             K::General => {
                 type $S = $crate::shape::General;
+                $body
+            }
+            K::Dense32x16Hashed => {
+                type $S = $crate::shape::Dense32x16Hashed;
+                $body
+            }
+            K::GeneralHashed => {
+                type $S = $crate::shape::GeneralHashed;
                 $body
             }
             K::GeneralWide => {

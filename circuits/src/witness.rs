@@ -6,6 +6,8 @@
 
 use rayon::prelude::*;
 
+use pasta_curves::Fp;
+
 use crate::layout::{Layout, Placement};
 use crate::network::{ForwardError, Network, Trace};
 use crate::ops::{LinearOp, Op, ProductOp};
@@ -33,11 +35,23 @@ pub struct CircuitWitness {
     pub product_rows: Vec<ProductRow>,
     /// Indexed by lookup slot: `(x, y)`.
     pub lookups: Vec<(i64, i64)>,
-    /// The public values: the input, then the output if the network exposes it.
+    /// The public values: the input (unless it is hashed), then the output if the network
+    /// exposes it.
     pub public: Vec<i64>,
+    /// The commitment to a hashed input (see [`commitment`](crate::commitment)).
+    pub input_commitment: Option<Fp>,
 }
 
 impl CircuitWitness {
+    /// The instance columns this witness proves: its public values (and input commitment)
+    /// arranged by `layout`.
+    pub fn instances(&self, layout: &Layout) -> Vec<Vec<Fp>> {
+        match self.input_commitment {
+            Some(commitment) => layout.instances_hashed(commitment, &self.public),
+            None => layout.instances(&self.public),
+        }
+    }
+
     /// Derives every cell value from a forward-pass trace.
     pub fn new(network: &Network, layout: &Layout, trace: &Trace) -> Result<Self, ForwardError> {
         let mut witness = CircuitWitness {
@@ -45,7 +59,14 @@ impl CircuitWitness {
             units: Vec::with_capacity(layout.unit_slots),
             product_rows: vec![ProductRow::default(); layout.product_rows],
             lookups: Vec::with_capacity(layout.lookup_slots),
-            public: trace.input().to_vec(),
+            public: if network.input_hashed {
+                Vec::new()
+            } else {
+                trace.input().to_vec()
+            },
+            input_commitment: network
+                .input_hashed
+                .then(|| crate::commitment::commit(trace.input())),
         };
         if network.output_public {
             witness.public.extend_from_slice(trace.output());

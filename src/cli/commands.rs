@@ -13,7 +13,7 @@ use zkinfer::{
 };
 
 use super::io::{load_compiled, load_params, progress, read, stage, write};
-use super::{CompileArgs, ProveArgs, QuantizeArgs, RunArgs, VerifyArgs};
+use super::{CompileArgs, InputVisibility, ProveArgs, QuantizeArgs, RunArgs, VerifyArgs};
 
 /// Reads samples for a model taking `input_len` values, attributing errors to the file.
 pub fn load_samples(path: &std::path::Path, input_len: usize) -> Result<Vec<Vec<f32>>> {
@@ -41,6 +41,7 @@ pub fn compile_model(
         CompileOptions {
             shape: args.shape.map(Into::into),
             max_k: args.max_k,
+            hashed_input: args.input_visibility == InputVisibility::Hashed,
         },
     )?;
     Ok((model, compiled))
@@ -111,14 +112,39 @@ pub fn run(args: RunArgs) -> Result<()> {
         .enumerate()
         .map(|(i, s)| compiled.model.run(i, s).map_err(|e| e.in_file(&args.input)))
         .collect::<Result<Vec<_>>>()?;
+    // For a hashed input: the commitment each sample's proof would carry, to compare with a
+    // proof's `input_commitment`.
+    let commitments = if compiled.input_hashed() {
+        samples
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let quantised = compiled
+                    .model
+                    .quantize_input(i, s)
+                    .map_err(|e| Error::Input(e).in_file(&args.input))?;
+                Ok(compiled.input_commitment(&quantised))
+            })
+            .collect::<Result<Vec<_>>>()?
+    } else {
+        Vec::new()
+    };
     if args.json {
-        println!("{}", json!({ "outputs": outputs }));
+        let mut fields = serde_json::Map::new();
+        fields.insert("outputs".into(), json!(outputs));
+        if compiled.input_hashed() {
+            fields.insert("input_commitments".into(), json!(commitments));
+        }
+        println!("{}", serde_json::Value::Object(fields));
     } else {
         for (i, output) in outputs.iter().enumerate() {
             println!(
-                "sample {i}: argmax {:?}, outputs {:?}",
+                "sample {i}: argmax {:?}, outputs {:?}{}",
                 argmax(output).unwrap_or(0),
-                output
+                output,
+                commitments
+                    .get(i)
+                    .map_or_else(String::new, |c| format!(", input commitment {c}"))
             );
         }
     }
@@ -192,6 +218,9 @@ pub fn prove(args: ProveArgs) -> Result<()> {
 /// What a verified proof establishes, as `verify --json` prints it: the outputs, or the claim.
 fn verified_json(verified: &VerifiedOutput) -> serde_json::Map<String, serde_json::Value> {
     let mut fields = serde_json::Map::new();
+    if let Some(commitment) = &verified.input_commitment {
+        fields.insert("input_commitment".into(), json!(commitment));
+    }
     match &verified.claim {
         Some(claim) => fields.insert("claim".into(), json!(claim)),
         None => fields.insert("outputs".into(), json!(verified.outputs_dequantized)),
@@ -201,9 +230,13 @@ fn verified_json(verified: &VerifiedOutput) -> serde_json::Map<String, serde_jso
 
 /// The same, for people.
 fn verified_text(verified: &VerifiedOutput) -> String {
-    match &verified.claim {
+    let what = match &verified.claim {
         Some(claim) => format!("claim: {claim}"),
         None => format!("outputs {:?}", verified.outputs_dequantized),
+    };
+    match &verified.input_commitment {
+        Some(commitment) => format!("{what}, for the input committed to as {commitment}"),
+        None => what,
     }
 }
 

@@ -63,6 +63,19 @@ struct QuantizeArgs {
     /// Refuse to build circuits with more than 2^K rows.
     #[arg(long, value_name = "K")]
     max_k: Option<u32>,
+    /// What proofs reveal of the input: the input itself (`public`), or a Poseidon commitment
+    /// to it (`hashed`; the input stays private and is range-checked in the circuit).
+    #[arg(long, value_enum, default_value_t = InputVisibility::Public)]
+    input_visibility: InputVisibility,
+}
+
+/// What proofs reveal of the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum InputVisibility {
+    /// The quantised input is a public value of the proof.
+    Public,
+    /// The input is private; the proof exposes a Poseidon commitment to it.
+    Hashed,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -81,6 +94,10 @@ enum ShapeArg {
     General,
     /// Every engine, four unit lanes.
     GeneralWide,
+    /// `dense32x16` with a Poseidon chip (hashed input).
+    Dense32x16Hashed,
+    /// `general` with a Poseidon chip (hashed input).
+    GeneralHashed,
     /// Tiny shape with every engine (tests).
     Tiny,
 }
@@ -95,6 +112,8 @@ impl From<ShapeArg> for ShapeKind {
             ShapeArg::Conv72x8 => ShapeKind::Conv72x8,
             ShapeArg::General => ShapeKind::General,
             ShapeArg::GeneralWide => ShapeKind::GeneralWide,
+            ShapeArg::Dense32x16Hashed => ShapeKind::Dense32x16Hashed,
+            ShapeArg::GeneralHashed => ShapeKind::GeneralHashed,
             ShapeArg::Tiny => ShapeKind::Tiny,
         }
     }

@@ -1,0 +1,269 @@
+//! Hashed inputs: a Poseidon commitment to the input, computed in the circuit and exposed as the
+//! single public value in place of the input.
+//!
+//! The commitment of values `x_0 … x_{n−1}` is a chain of Poseidon hashes (`P128Pow5T3` over
+//! the Pasta base field, `ConstantLength<17>`): `h_0 = n`, and for each block of 16 values
+//! (the last one padded with zeros) `h_{j+1} = Poseidon(h_j, x_{16j} … x_{16j+15})`; the
+//! commitment is the last `h`. Native code ([`commit`]) and the circuit compute the same chain.
+//!
+//! A hashed input is no longer checked by the verifier, so the network gets a range-check unit
+//! in front ([`with_hashed_input`]): every input value is proven to lie in the activation range,
+//! exactly as a public input is checked before verification.
+
+use ff::{FromUniformBytes, PrimeField};
+use halo2_gadgets::poseidon::{
+    primitives::{self as poseidon, ConstantLength, P128Pow5T3, Spec},
+    Hash, Pow5Chip, Pow5Config,
+};
+use halo2_proofs::{
+    circuit::{AssignedCell, Layouter},
+    plonk::{Advice, Column, ConstraintSystem, Error},
+};
+use pasta_curves::Fp;
+
+use crate::arith::to_field;
+use crate::network::{Network, Node, TensorInfo};
+use crate::ops::{Op, UnitKind, UnitOp};
+
+/// Values absorbed per hash of the chain (plus the running hash).
+pub const BLOCK: usize = 16;
+/// Field elements one hash of the chain absorbs.
+const MESSAGE: usize = BLOCK + 1;
+/// Advice columns of the Poseidon chip: the three state words and the partial S-box.
+pub const ADVICE_COLUMNS: usize = 4;
+/// Fixed columns of the Poseidon chip: two sets of round constants.
+pub const FIXED_COLUMNS: usize = 6;
+/// Columns of the Poseidon chip that take part in copy constraints.
+pub const EQUALITY_COLUMNS: usize = 6;
+/// Rows one hash of the chain takes: its initial state, then per absorbed pair an input row
+/// pair and a 37-row permutation (4 + 28 + 4 rounds and the output row).
+const ROWS_PER_HASH: usize = 1 + MESSAGE.div_ceil(2) * (2 + 37);
+
+/// The commitment to `values` (quantised input values), computed natively.
+pub fn commit(values: &[i64]) -> Fp {
+    let mut h = Fp::from(values.len() as u64);
+    for block in values.chunks(BLOCK) {
+        let mut message = [Fp::zero(); MESSAGE];
+        message[0] = h;
+        for (slot, &v) in message[1..].iter_mut().zip(block) {
+            *slot = to_field(v);
+        }
+        h = poseidon::Hash::<Fp, P128Pow5T3, ConstantLength<MESSAGE>, 3, 2>::init().hash(message);
+    }
+    h
+}
+
+/// Rows the commitment to `len` values takes in the circuit.
+pub fn rows(len: usize) -> usize {
+    len.div_ceil(BLOCK) * ROWS_PER_HASH + 1
+}
+
+/// The Poseidon chip's columns.
+#[derive(Clone, Debug)]
+pub struct CommitmentConfig<F: PrimeField> {
+    poseidon: Pow5Config<F, 3, 2>,
+    /// A state column, also used for the chain's constants (its length, zero padding).
+    scratch: Column<Advice>,
+}
+
+/// Configures the Poseidon chip on fresh columns.
+pub fn configure<F>(meta: &mut ConstraintSystem<F>) -> CommitmentConfig<F>
+where
+    F: PrimeField + FromUniformBytes<64>,
+    P128Pow5T3: Spec<F, 3, 2>,
+{
+    let state = [(); 3].map(|_| meta.advice_column());
+    let partial_sbox = meta.advice_column();
+    let rc_a = [(); 3].map(|_| meta.fixed_column());
+    let rc_b = [(); 3].map(|_| meta.fixed_column());
+    meta.enable_constant(rc_b[0]);
+    CommitmentConfig {
+        poseidon: Pow5Chip::configure::<P128Pow5T3>(meta, state, partial_sbox, rc_a, rc_b),
+        scratch: state[0],
+    }
+}
+
+/// Proves the commitment to the values in `cells` and returns the cell holding it.
+pub fn commit_cells<F>(
+    config: &CommitmentConfig<F>,
+    layouter: &mut impl Layouter<F>,
+    cells: &[AssignedCell<F, F>],
+) -> Result<AssignedCell<F, F>, Error>
+where
+    F: PrimeField + FromUniformBytes<64>,
+    P128Pow5T3: Spec<F, 3, 2>,
+{
+    let (mut h, zero) = layouter.assign_region(
+        || "commitment constants",
+        |mut region| {
+            let length = F::from(cells.len() as u64);
+            let h = region.assign_advice_from_constant(|| "length", config.scratch, 0, length)?;
+            let zero = region.assign_advice_from_constant(|| "zero", config.scratch, 1, F::ZERO)?;
+            Ok((h, zero))
+        },
+    )?;
+    for (j, block) in cells.chunks(BLOCK).enumerate() {
+        let mut message: Vec<AssignedCell<F, F>> = Vec::with_capacity(MESSAGE);
+        message.push(h);
+        message.extend(block.iter().cloned());
+        message.resize(MESSAGE, zero.clone());
+        let message: [AssignedCell<F, F>; MESSAGE] =
+            message.try_into().map_err(|_| Error::Synthesis)?;
+        let chip = Pow5Chip::construct(config.poseidon.clone());
+        let hasher = Hash::<F, _, P128Pow5T3, ConstantLength<MESSAGE>, 3, 2>::init(
+            chip,
+            layouter.namespace(|| format!("commitment block {j}")),
+        )?;
+        h = hasher.hash(layouter.namespace(|| format!("hash block {j}")), message)?;
+    }
+    Ok(h)
+}
+
+/// The network with a hashed input: a range-check unit reads the input first and every other
+/// operator reads the checked copy.
+pub fn with_hashed_input(network: &Network) -> Network {
+    let mut hashed = network.clone();
+    let input = network.input;
+    let checked = hashed.tensors.len();
+    hashed.tensors.push(TensorInfo {
+        name: "input_range".into(),
+        shape: network.tensors[input].shape.clone(),
+    });
+    for node in &mut hashed.nodes {
+        for t in &mut node.inputs {
+            if *t == input {
+                *t = checked;
+            }
+        }
+    }
+    if hashed.output == input {
+        hashed.output = checked;
+    }
+    hashed.nodes.insert(
+        0,
+        Node {
+            name: "input_range".into(),
+            op: Op::Unit(UnitOp::elementwise(
+                network.input_len(),
+                UnitKind::rescale(0, false),
+            )),
+            inputs: vec![input],
+            output: checked,
+        },
+    );
+    hashed.input_hashed = true;
+    hashed
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use halo2_proofs::dev::MockProver;
+
+    use super::*;
+    use crate::builder::{dense, NetworkBuilder};
+    use crate::shape::{GeneralHashed, Shape};
+    use crate::testing::assert_rejected_by;
+    use crate::{CircuitWitness, Layout, NetworkCircuit};
+
+    /// An `n`-input, 3-output network: y = rescale(W·x, 3).
+    fn network(n: usize) -> Network {
+        let (mut b, x) = NetworkBuilder::new("x", vec![n]);
+        let weights = (0..3 * n as i64).map(|i| (i * 7) % 11 - 5).collect();
+        let h = b.push(
+            "dense",
+            Op::Linear(dense(n, 3, weights, vec![1, -2, 3])),
+            vec![x],
+            vec![3],
+        );
+        let y = b.push(
+            "rescale",
+            Op::Unit(UnitOp::elementwise(3, UnitKind::rescale(3, false))),
+            vec![h],
+            vec![3],
+        );
+        b.finish(y)
+    }
+
+    fn input(n: usize) -> Vec<i64> {
+        (0..n as i64).map(|i| (i * 37) % 401 - 200).collect()
+    }
+
+    /// `MockProver` on the hashed network with the given instance columns.
+    fn mock(
+        n: usize,
+        instances: impl FnOnce(&Layout, &CircuitWitness) -> Vec<Vec<Fp>>,
+    ) -> Result<(), Vec<halo2_proofs::dev::VerifyFailure>> {
+        let net = with_hashed_input(&network(n));
+        let layout = Layout::new(&net, GeneralHashed::PARAMS).unwrap();
+        let trace = net.forward(&input(n)).unwrap();
+        let witness = CircuitWitness::new(&net, &layout, &trace).unwrap();
+        let public = instances(&layout, &witness);
+        let k = NetworkCircuit::<GeneralHashed>::min_k::<Fp>(&layout);
+        let circuit = NetworkCircuit::<GeneralHashed>::new(Arc::new(net), Arc::new(layout))
+            .with_witness(Arc::new(witness));
+        MockProver::run(k, &circuit, public).unwrap().verify()
+    }
+
+    #[test]
+    fn the_circuit_commitment_equals_the_native_one() {
+        // 40 values: three blocks, the last one padded.
+        for n in [5, 40] {
+            let native = commit(&input(n));
+            assert_eq!(
+                mock(n, |layout, w| {
+                    assert_eq!(w.input_commitment, Some(native));
+                    assert!(w.public.len() == 3, "the input is not public");
+                    layout.instances_hashed(native, &w.public)
+                }),
+                Ok(())
+            );
+        }
+    }
+
+    #[test]
+    fn another_commitment_or_output_is_rejected() {
+        let n = 20;
+        let native = commit(&input(n));
+        let other = commit(&[1; 20]);
+        assert_rejected_by(
+            &mock(n, |layout, w| layout.instances_hashed(other, &w.public)),
+            &["permutation"],
+        );
+        assert_rejected_by(
+            &mock(n, |layout, w| {
+                let mut outputs = w.public.clone();
+                outputs[0] += 1;
+                layout.instances_hashed(native, &outputs)
+            }),
+            &["permutation"],
+        );
+    }
+
+    #[test]
+    fn the_commitment_binds_every_value_and_the_length() {
+        let x = input(33);
+        let base = commit(&x);
+        for i in [0, 15, 16, 32] {
+            let mut changed = x.clone();
+            changed[i] += 1;
+            assert_ne!(commit(&changed), base, "value {i}");
+        }
+        let mut padded = x.clone();
+        padded.push(0);
+        assert_ne!(commit(&padded), base);
+    }
+
+    #[test]
+    fn hashed_inputs_are_range_checked_by_a_unit_in_front() {
+        let net = with_hashed_input(&network(4));
+        assert_eq!(net.nodes[0].name, "input_range");
+        assert!(net.nodes[1..]
+            .iter()
+            .all(|n| !n.inputs.contains(&net.input)));
+        assert!(net.forward(&[0, 1, 2, 5000]).is_err());
+        // Without the Poseidon chip, the layout refuses the network.
+        assert!(Layout::new(&net, crate::shape::General::PARAMS).is_err());
+    }
+}
