@@ -72,6 +72,7 @@ impl NetworkBuilder {
             tables: self.tables,
             output_public: true,
             input_hashed: false,
+            packed_input: None,
         }
     }
 }

@@ -104,9 +104,10 @@ enum Source<F: PrimeField> {
 /// Copy constraints of one synthesis: between cells, and from cells to public values.
 struct Wiring<F: PrimeField> {
     public: Vec<(Cell, usize)>,
-    /// For a hashed input: the first cell holding each input value (the one that is hashed);
-    /// `None` for a public input, whose uses are copied from the instance column.
-    hashed_input: Option<Vec<Option<AssignedCell<F, F>>>>,
+    /// Whether the input is hashed: its values are then private witness (read once, by the
+    /// range check in front of the network), not copies of the instance column.
+    hashed_input: bool,
+    _marker: PhantomData<F>,
 }
 
 impl<F: PrimeField> Wiring<F> {
@@ -116,19 +117,13 @@ impl<F: PrimeField> Wiring<F> {
         cell: &AssignedCell<F, F>,
         source: &Source<F>,
     ) -> Result<(), Error> {
-        match (source, &mut self.hashed_input) {
-            (Source::Public(index), None) => {
+        match source {
+            Source::Public(_) if self.hashed_input => Ok(()),
+            Source::Public(index) => {
                 self.public.push((cell.cell(), *index));
                 Ok(())
             }
-            (Source::Public(index), Some(inputs)) => match &inputs[*index] {
-                Some(first) => region.constrain_equal(first.cell(), cell.cell()),
-                None => {
-                    inputs[*index] = Some(cell.clone());
-                    Ok(())
-                }
-            },
-            (Source::Cell(from), _) => region.constrain_equal(from.cell(), cell.cell()),
+            Source::Cell(from) => region.constrain_equal(from.cell(), cell.cell()),
         }
     }
 }
@@ -214,14 +209,13 @@ where
                 .collect(),
         };
         let network = &*self.network;
-        let (public, hashed_input) = layouter.assign_region(
+        let (public, packed) = layouter.assign_region(
             || "network",
             |mut region| {
                 let mut wiring = Wiring {
                     public: Vec::new(),
-                    hashed_input: network
-                        .input_hashed
-                        .then(|| vec![None; network.input_len()]),
+                    hashed_input: network.input_hashed,
+                    _marker: PhantomData,
                 };
                 let mut sources: Vec<Option<Vec<Source<F>>>> = vec![None; network.tensors.len()];
                 sources[network.input] =
@@ -256,17 +250,29 @@ where
                         Source::Public(_) => return Err(Error::Synthesis),
                     }
                 }
-                Ok((wiring.public, wiring.hashed_input))
+                // The packed input values the commitment hashes.
+                let packed = match network.packed_input {
+                    Some(t) => Some(
+                        sources[t]
+                            .as_ref()
+                            .ok_or(Error::Synthesis)?
+                            .iter()
+                            .map(|s| match s {
+                                Source::Cell(cell) => Ok(cell.clone()),
+                                Source::Public(_) => Err(Error::Synthesis),
+                            })
+                            .collect::<Result<Vec<_>, _>>()?,
+                    ),
+                    None => None,
+                };
+                Ok((wiring.public, packed))
             },
         )?;
-        if let Some(inputs) = hashed_input {
+        if network.input_hashed {
             let chip = config.commitment.as_ref().ok_or(Error::Synthesis)?;
-            // Every input value is used (by the range check in front of the network).
-            let cells: Vec<AssignedCell<F, F>> = inputs
-                .into_iter()
-                .collect::<Option<_>>()
-                .ok_or(Error::Synthesis)?;
-            let commitment = commitment::commit_cells(chip, &mut layouter, &cells)?;
+            let cells = packed.ok_or(Error::Synthesis)?;
+            let commitment =
+                commitment::commit_cells(chip, &mut layouter, network.input_len(), &cells)?;
             let (column, row) = self.layout.public_slot(0);
             layouter.constrain_instance(commitment.cell(), config.instance[column], row)?;
         }

@@ -1,14 +1,17 @@
 //! Hashed inputs: a Poseidon commitment to the input, computed in the circuit and exposed as the
 //! single public value in place of the input.
 //!
-//! The commitment of values `x_0 … x_{n−1}` is a chain of Poseidon hashes (`P128Pow5T3` over
-//! the Pasta base field, `ConstantLength<17>`): `h_0 = n`, and for each block of 16 values
-//! (the last one padded with zeros) `h_{j+1} = Poseidon(h_j, x_{16j} … x_{16j+15})`; the
+//! The input values are first packed four to a field element, `p = Σ_j x_j · 2^(13·j)` (an
+//! injective map for values in the activation range, far below the field size), and the
+//! commitment of `n` values is a chain of Poseidon hashes (`P128Pow5T3` over the Pasta base
+//! field, `ConstantLength<17>`) over the packed elements: `h_0 = n`, and for each block of 16
+//! (the last one padded with zeros) `h_{j+1} = Poseidon(h_j, p_{16j} … p_{16j+15})`; the
 //! commitment is the last `h`. Native code ([`commit`]) and the circuit compute the same chain.
 //!
 //! A hashed input is no longer checked by the verifier, so the network gets a range-check unit
 //! in front ([`with_hashed_input`]): every input value is proven to lie in the activation range,
-//! exactly as a public input is checked before verification.
+//! exactly as a public input is checked before verification. The packing is a linear operator
+//! on the checked values (the dense tile), and the Poseidon chip reads its outputs.
 
 use ff::{FromUniformBytes, PrimeField};
 use halo2_gadgets::poseidon::{
@@ -23,10 +26,14 @@ use pasta_curves::Fp;
 
 use crate::arith::to_field;
 use crate::network::{Network, Node, TensorInfo};
-use crate::ops::{Op, UnitKind, UnitOp};
+use crate::ops::{LinearOp, Op, UnitKind, UnitOp};
 
-/// Values absorbed per hash of the chain (plus the running hash).
+/// Packed elements absorbed per hash of the chain (plus the running hash).
 pub const BLOCK: usize = 16;
+/// Input values packed into one field element.
+pub const PACK: usize = 4;
+/// Bits between packed values (values lie in ±2^11, so 13 bits keep them apart).
+const PACK_BITS: u32 = 13;
 /// Field elements one hash of the chain absorbs.
 const MESSAGE: usize = BLOCK + 1;
 /// Advice columns of the Poseidon chip: the three state words and the partial S-box.
@@ -39,10 +46,24 @@ pub const EQUALITY_COLUMNS: usize = 6;
 /// pair and a 37-row permutation (4 + 28 + 4 rounds and the output row).
 const ROWS_PER_HASH: usize = 1 + MESSAGE.div_ceil(2) * (2 + 37);
 
+/// The weights of the packing: `2^(13·j)`.
+fn pack_weights() -> [i64; PACK] {
+    std::array::from_fn(|j| 1i64 << (PACK_BITS * j as u32))
+}
+
+/// Packs input values four to an element, as the circuit does.
+pub fn pack(values: &[i64]) -> Vec<i64> {
+    let weights = pack_weights();
+    values
+        .chunks(PACK)
+        .map(|c| c.iter().zip(weights).map(|(&v, w)| v * w).sum())
+        .collect()
+}
+
 /// The commitment to `values` (quantised input values), computed natively.
 pub fn commit(values: &[i64]) -> Fp {
     let mut h = Fp::from(values.len() as u64);
-    for block in values.chunks(BLOCK) {
+    for block in pack(values).chunks(BLOCK) {
         let mut message = [Fp::zero(); MESSAGE];
         message[0] = h;
         for (slot, &v) in message[1..].iter_mut().zip(block) {
@@ -55,7 +76,7 @@ pub fn commit(values: &[i64]) -> Fp {
 
 /// Rows the commitment to `len` values takes in the circuit.
 pub fn rows(len: usize) -> usize {
-    len.div_ceil(BLOCK) * ROWS_PER_HASH + 1
+    len.div_ceil(PACK).div_ceil(BLOCK) * ROWS_PER_HASH + 1
 }
 
 /// The Poseidon chip's columns.
@@ -83,10 +104,12 @@ where
     }
 }
 
-/// Proves the commitment to the values in `cells` and returns the cell holding it.
+/// Proves the commitment to `len` input values whose packed elements are in `cells`, and
+/// returns the cell holding it.
 pub fn commit_cells<F>(
     config: &CommitmentConfig<F>,
     layouter: &mut impl Layouter<F>,
+    len: usize,
     cells: &[AssignedCell<F, F>],
 ) -> Result<AssignedCell<F, F>, Error>
 where
@@ -96,7 +119,7 @@ where
     let (mut h, zero) = layouter.assign_region(
         || "commitment constants",
         |mut region| {
-            let length = F::from(cells.len() as u64);
+            let length = F::from(len as u64);
             let h = region.assign_advice_from_constant(|| "length", config.scratch, 0, length)?;
             let zero = region.assign_advice_from_constant(|| "zero", config.scratch, 1, F::ZERO)?;
             Ok((h, zero))
@@ -119,8 +142,26 @@ where
     Ok(h)
 }
 
+/// The packing operator: element `p` is `Σ_j 2^(13·j) · x[4p + j]`.
+fn pack_op(len: usize) -> LinearOp {
+    let positions = len.div_ceil(PACK);
+    LinearOp {
+        channels: 1,
+        taps: PACK,
+        weights: pack_weights().to_vec(),
+        bias: vec![0],
+        groups: 1,
+        positions,
+        gather: (0..positions * PACK)
+            .map(|i| (i < len).then_some(i as u32))
+            .collect(),
+        channel_major: true,
+    }
+}
+
 /// The network with a hashed input: a range-check unit reads the input first and every other
-/// operator reads the checked copy.
+/// operator reads the checked copy; a packing operator (whose output the Poseidon chip hashes)
+/// reads it too, as the last node.
 pub fn with_hashed_input(network: &Network) -> Network {
     let mut hashed = network.clone();
     let input = network.input;
@@ -151,7 +192,20 @@ pub fn with_hashed_input(network: &Network) -> Network {
             output: checked,
         },
     );
+    let packed = hashed.tensors.len();
+    let len = network.input_len();
+    hashed.tensors.push(TensorInfo {
+        name: "input_packed".into(),
+        shape: vec![len.div_ceil(PACK)],
+    });
+    hashed.nodes.push(Node {
+        name: "input_packed".into(),
+        op: Op::Linear(pack_op(len)),
+        inputs: vec![checked],
+        output: packed,
+    });
     hashed.input_hashed = true;
+    hashed.packed_input = Some(packed);
     hashed
 }
 
@@ -208,8 +262,9 @@ mod tests {
 
     #[test]
     fn the_circuit_commitment_equals_the_native_one() {
-        // 40 values: three blocks, the last one padded.
-        for n in [5, 40] {
+        // 5 values: one element, one block; 70 values: 18 packed elements, two blocks, the
+        // last element and block padded.
+        for n in [5, 70] {
             let native = commit(&input(n));
             assert_eq!(
                 mock(n, |layout, w| {
@@ -249,6 +304,10 @@ mod tests {
             let mut changed = x.clone();
             changed[i] += 1;
             assert_ne!(commit(&changed), base, "value {i}");
+            // Packing is injective: a carry into the neighbouring value is another commitment.
+            let mut carried = x.clone();
+            carried[i] += 1 << 13;
+            assert_ne!(pack(&carried), pack(&x));
         }
         let mut padded = x.clone();
         padded.push(0);

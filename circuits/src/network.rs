@@ -69,6 +69,10 @@ pub struct Network {
     /// [`commitment`](crate::commitment)) instead of being a public value.
     #[serde(default)]
     pub input_hashed: bool,
+    /// For a hashed input: the tensor of packed, range-checked input values the commitment
+    /// hashes.
+    #[serde(default)]
+    pub packed_input: Option<TensorId>,
 }
 
 fn public() -> bool {

@@ -94,8 +94,6 @@ enum ShapeArg {
     General,
     /// Every engine, four unit lanes.
     GeneralWide,
-    /// `dense32x16` with a Poseidon chip (hashed input).
-    Dense32x16Hashed,
     /// `general` with a Poseidon chip (hashed input).
     GeneralHashed,
     /// Tiny shape with every engine (tests).
@@ -112,7 +110,6 @@ impl From<ShapeArg> for ShapeKind {
             ShapeArg::Conv72x8 => ShapeKind::Conv72x8,
             ShapeArg::General => ShapeKind::General,
             ShapeArg::GeneralWide => ShapeKind::GeneralWide,
-            ShapeArg::Dense32x16Hashed => ShapeKind::Dense32x16Hashed,
             ShapeArg::GeneralHashed => ShapeKind::GeneralHashed,
             ShapeArg::Tiny => ShapeKind::Tiny,
         }
