@@ -4,7 +4,7 @@
 //! before anything else, so a file of another kind or version is refused with a clear message.
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
-use zkinfer_circuits::ShapeKind;
+use zkinfer_circuits::{ShapeKind, Visibility};
 
 use crate::compile::{CompileOptions, CompiledModel, CostReport};
 use crate::error::ArtifactError;
@@ -29,6 +29,10 @@ struct ModelFile {
     k: u32,
     cost: CostReport,
     fidelity: Option<FidelityReport>,
+    #[serde(default)]
+    input_visibility: Visibility,
+    #[serde(default)]
+    output_visibility: Visibility,
     model: QuantizedModel,
 }
 
@@ -73,6 +77,8 @@ impl CompiledModel {
             k: self.k,
             cost: self.cost.clone(),
             fidelity: self.fidelity.clone(),
+            input_visibility: self.input_visibility(),
+            output_visibility: self.output_visibility(),
             model: self.model.clone(),
         };
         serde_json::to_vec(&file).expect("compiled models serialise")
@@ -90,7 +96,7 @@ impl CompiledModel {
             .network
             .validate()
             .map_err(|e| inconsistent(e.to_string()))?;
-        if !file.model.network.output_public {
+        if !file.model.network.output_public() || !file.model.network.input_public() {
             return Err(inconsistent(
                 "its network hides the output (claims are added when proving, not compiled in)"
                     .into(),
@@ -108,7 +114,8 @@ impl CompiledModel {
             CompileOptions {
                 shape: Some(file.shape),
                 max_k: None,
-                ..CompileOptions::default()
+                input: file.input_visibility,
+                output: file.output_visibility,
             },
         )
         .map_err(|e| inconsistent(e.to_string()))?;

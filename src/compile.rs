@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use zkinfer_circuits::{with_shape, Layout, Network, NetworkCircuit, ShapeKind, ShapeParams};
 
 use zkinfer_circuits::checks::with_output_checks;
-use zkinfer_circuits::commitment::{commit, with_hashed_input};
+use zkinfer_circuits::commitment::{commit, with_visibility};
+use zkinfer_circuits::Visibility;
 
 use crate::claim::Claim;
 use crate::error::{ClaimError, CompileError};
@@ -26,9 +27,11 @@ pub struct CompileOptions {
     pub shape: Option<ShapeKind>,
     /// Refuse circuits larger than `2^max_k` rows.
     pub max_k: Option<u32>,
-    /// Keep the input private and expose a Poseidon commitment to it instead (see
-    /// [`zkinfer_circuits::commitment`]); only the `_hashed` shapes support it.
-    pub hashed_input: bool,
+    /// What proofs reveal of the input: the input (default), nothing (`Private`), or a Poseidon
+    /// commitment to it (`Hashed`, see [`zkinfer_circuits::commitment`]).
+    pub input: Visibility,
+    /// What proofs reveal of the output, likewise.
+    pub output: Visibility,
 }
 
 /// What a circuit costs: deterministic numbers for comparing builds.
@@ -193,12 +196,12 @@ impl CompiledModel {
     /// Places `model` on a shape (the given one, or the cheapest that fits) with the smallest `k`
     /// that holds it.
     pub fn new(model: QuantizedModel, options: CompileOptions) -> Result<Self, CompileError> {
-        let hashed = options.hashed_input || options.shape.is_some_and(|s| s.params().hash);
-        let network = Arc::new(if hashed {
-            with_hashed_input(&model.network)
-        } else {
-            model.network.clone()
-        });
+        let hashed = options.input == Visibility::Hashed || options.output == Visibility::Hashed;
+        let network = Arc::new(with_visibility(
+            &model.network,
+            options.input,
+            options.output,
+        ));
         let candidates: Vec<ShapeKind> = match options.shape {
             Some(shape) => vec![shape],
             None => ShapeKind::ALL
@@ -260,11 +263,12 @@ impl CompiledModel {
             claim: claim.to_string(),
             reason,
         };
-        let base = if self.network.input_hashed {
-            with_hashed_input(&self.model.network)
-        } else {
-            self.model.network.clone()
-        };
+        // The claim replaces the output; the input keeps its visibility.
+        let base = with_visibility(
+            &self.model.network,
+            self.network.input_visibility,
+            Visibility::Public,
+        );
         let checks = claim.checks(base.output_len(), self.model.output_scale)?;
         let network =
             with_output_checks(&base, "claim", &checks).map_err(|e| invalid(e.to_string()))?;
@@ -287,16 +291,26 @@ impl CompiledModel {
         })
     }
 
-    /// Whether the input is hashed: proofs carry a Poseidon commitment to it, not the input.
-    pub fn input_hashed(&self) -> bool {
-        self.network.input_hashed
+    /// What proofs of this model reveal of the input.
+    pub fn input_visibility(&self) -> Visibility {
+        self.network.input_visibility
     }
 
-    /// The commitment a proof of this model on a quantised `input` carries if the input is
-    /// hashed (hex of the field element's little-endian bytes): what a verifier who knows the
-    /// input compares with the proof's `input_commitment`.
-    pub fn input_commitment(&self, input: &[i64]) -> String {
-        hex::encode(commit(input).to_repr())
+    /// What proofs of this model reveal of the output.
+    pub fn output_visibility(&self) -> Visibility {
+        self.network.output_visibility
+    }
+
+    /// Whether the input is hashed: proofs carry a Poseidon commitment to it, not the input.
+    pub fn input_hashed(&self) -> bool {
+        self.network.input_visibility == Visibility::Hashed
+    }
+
+    /// The commitment to quantised values (an input or an output) that a proof carries when
+    /// they are hashed (hex of the field element's little-endian bytes): what a party who knows
+    /// them compares with the proof's `input_commitment` or `output_commitment`.
+    pub fn input_commitment(&self, values: &[i64]) -> String {
+        commitment_hex(commit(values))
     }
 
     /// The integer network.
@@ -318,4 +332,9 @@ impl CompiledModel {
                 .into()
         })
     }
+}
+
+/// The hex form of a commitment, as proofs carry it.
+pub(crate) fn commitment_hex(commitment: Fp) -> String {
+    hex::encode(commitment.to_repr())
 }

@@ -312,12 +312,12 @@ pub enum VerifyError {
         /// Digest of the model's circuit for the claim.
         model: String,
     },
-    /// The model hashes its input, and the proof has no input commitment.
-    #[error("the model hashes its input, but the proof has no input_commitment")]
-    MissingCommitment,
-    /// The model's input is public, and the proof carries a commitment instead.
-    #[error("the model's input is public, but the proof carries an input_commitment")]
-    UnexpectedCommitment,
+    /// The model hashes its input (or output), and the proof has no commitment to it.
+    #[error("the model hashes its {0}, but the proof has no {0}_commitment")]
+    MissingCommitment(&'static str),
+    /// The model does not hash its input (or output), and the proof carries a commitment.
+    #[error("the model does not hash its {0}, but the proof carries an {0}_commitment")]
+    UnexpectedCommitment(&'static str),
     /// The input commitment is not the hex of a field element.
     #[error("the proof's input_commitment '{0}' is not a field element (64 hex digits)")]
     MalformedCommitment(String),

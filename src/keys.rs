@@ -19,10 +19,10 @@ use halo2_proofs::{
 };
 use pasta_curves::Fp;
 use zkinfer_circuits::arith::activation_in_range;
-use zkinfer_circuits::{with_shape, CircuitWitness, NetworkCircuit, Trace};
+use zkinfer_circuits::{with_shape, CircuitWitness, NetworkCircuit, Trace, Visibility};
 
 use crate::claim::Claim;
-use crate::compile::CompiledModel;
+use crate::compile::{commitment_hex, CompiledModel};
 use crate::error::{Error, ProveError, VerifyError};
 use crate::params::Curve;
 use crate::proof::{Proof, Statement};
@@ -91,10 +91,11 @@ impl CompiledModel {
     /// `Ok` if every constraint holds for the given public values, else the failures, one per
     /// line. For tests and for debugging a model.
     pub fn mock_check(&self, witness: &CircuitWitness, public: &[i64]) -> Result<(), String> {
-        let instances = match witness.input_commitment {
-            Some(commitment) => self.layout().instances_hashed(commitment, public),
-            None => self.layout().instances::<Fp>(public),
-        };
+        let instances = self.layout().instances_with(
+            witness.input_commitment,
+            public,
+            witness.output_commitment,
+        );
         let witness = Arc::new(witness.clone());
         let result = with_shape!(self.shape, S => {
             let circuit = NetworkCircuit::<S>::new(self.network().clone(), self.layout().clone())
@@ -110,6 +111,20 @@ impl CompiledModel {
                 .join("\n")),
             Err(e) => Err(format!("synthesis failed: {e:?}")),
         }
+    }
+}
+
+/// The commitment a proof must carry for values of the given visibility, parsed.
+fn expect_commitment(
+    what: &'static str,
+    given: &Option<String>,
+    visibility: Visibility,
+) -> Result<Option<Fp>, VerifyError> {
+    match (given, visibility == Visibility::Hashed) {
+        (Some(hex), true) => parse_commitment(hex).map(Some),
+        (None, false) => Ok(None),
+        (Some(_), false) => Err(VerifyError::UnexpectedCommitment(what)),
+        (None, true) => Err(VerifyError::MissingCommitment(what)),
     }
 }
 
@@ -173,7 +188,8 @@ impl Prover {
         let instances = witness.instances(layout);
         let instance_refs: Vec<&[Fp]> = instances.iter().map(Vec::as_slice).collect();
         let public = witness.public.clone();
-        let input_commitment = witness.input_commitment.map(|c| hex::encode(c.to_repr()));
+        let input_commitment = witness.input_commitment.map(commitment_hex);
+        let output_commitment = witness.output_commitment.map(commitment_hex);
         let witness = Arc::new(witness);
         let mut transcript = Blake2bWrite::<_, Curve, Challenge255<_>>::init(Vec::new());
         with_shape!(compiled.shape, S => {
@@ -189,14 +205,15 @@ impl Prover {
             )
             .map_err(|e| Error::Prove(ProveError::Halo2(format!("{e:?}"))))?
         });
-        let input_len = compiled.network().input_len();
-        let (inputs, outputs) = if input_commitment.is_some() {
-            (None, public)
+        let network = compiled.network();
+        let public_inputs = if network.input_public() {
+            network.input_len()
         } else {
-            let (inputs, outputs) = public.split_at(input_len);
-            (Some(inputs.to_vec()), outputs.to_vec())
+            0
         };
-        let outputs = compiled.network().output_public.then_some(outputs);
+        let (inputs, outputs) = public.split_at(public_inputs);
+        let inputs = network.input_public().then(|| inputs.to_vec());
+        let outputs = network.output_public().then(|| outputs.to_vec());
         Ok(Proof::new(
             self.verifier.digest.clone(),
             compiled.k,
@@ -205,6 +222,7 @@ impl Prover {
                 inputs,
                 input_commitment,
                 outputs,
+                output_commitment,
                 claim: compiled.claim.clone(),
             },
             transcript.finalize(),
@@ -220,6 +238,8 @@ pub struct VerifiedOutput {
     pub inputs: Vec<Vec<i64>>,
     /// The commitment to a hashed input (hex), which the proof binds the computation to.
     pub input_commitment: Option<String>,
+    /// The commitment to a hashed output (hex).
+    pub output_commitment: Option<String>,
     /// The quantised outputs (empty for a proof of a claim).
     pub outputs: Vec<Vec<i64>>,
     /// The verified claim about the output, for a proof of a claim.
@@ -333,8 +353,7 @@ impl Verifier {
             got,
             expected,
         };
-        let hashed = network.input_hashed;
-        let input_tensors = usize::from(!hashed);
+        let input_tensors = usize::from(network.input_public());
         if proof.inputs.len() != input_tensors {
             return Err(shape_error(
                 "input tensors",
@@ -342,12 +361,13 @@ impl Verifier {
                 input_tensors,
             ));
         }
-        let commitment = match (&proof.input_commitment, hashed) {
-            (Some(hex), true) => Some(parse_commitment(hex)?),
-            (None, false) => None,
-            (Some(_), false) => return Err(VerifyError::UnexpectedCommitment),
-            (None, true) => return Err(VerifyError::MissingCommitment),
-        };
+        let input_commitment =
+            expect_commitment("input", &proof.input_commitment, network.input_visibility)?;
+        let output_commitment = expect_commitment(
+            "output",
+            &proof.output_commitment,
+            network.output_visibility,
+        )?;
         let no_input = Vec::new();
         let input = proof.inputs.first().unwrap_or(&no_input);
         if proof.claim != self.compiled.claim {
@@ -360,7 +380,7 @@ impl Verifier {
                 expected: describe(&self.compiled.claim),
             });
         }
-        let output_tensors = usize::from(network.output_public);
+        let output_tensors = usize::from(network.output_public());
         if proof.outputs.len() != output_tensors {
             return Err(shape_error(
                 "output tensors",
@@ -370,10 +390,10 @@ impl Verifier {
         }
         let no_output = Vec::new();
         let output = proof.outputs.first().unwrap_or(&no_output);
-        if !hashed && input.len() != network.input_len() {
+        if network.input_public() && input.len() != network.input_len() {
             return Err(shape_error("inputs", input.len(), network.input_len()));
         }
-        if network.output_public && output.len() != network.output_len() {
+        if network.output_public() && output.len() != network.output_len() {
             return Err(shape_error("outputs", output.len(), network.output_len()));
         }
         // The circuit's soundness argument assumes inputs in the activation range.
@@ -390,16 +410,15 @@ impl Verifier {
                 expected: self.proof_bytes,
             });
         }
-        let instances = match commitment {
-            Some(commitment) => self.compiled.layout().instances_hashed(commitment, output),
-            None => {
-                let public: Vec<i64> = input.iter().chain(output).copied().collect();
-                self.compiled.layout().instances::<Fp>(&public)
-            }
-        };
+        let public: Vec<i64> = input.iter().chain(output).copied().collect();
+        let instances =
+            self.compiled
+                .layout()
+                .instances_with(input_commitment, &public, output_commitment);
         let verified = VerifiedOutput {
             inputs: proof.inputs.clone(),
             input_commitment: proof.input_commitment.clone(),
+            output_commitment: proof.output_commitment.clone(),
             outputs: proof.outputs.clone(),
             claim: proof.claim.clone(),
             inputs_dequantized: proof

@@ -50,4 +50,4 @@ pub use model::Model;
 pub use params::ParamsCache;
 pub use proof::Proof;
 pub use quantize::{QuantizeOptions, QuantizedModel};
-pub use zkinfer_circuits::ShapeKind;
+pub use zkinfer_circuits::{ShapeKind, Visibility};

@@ -34,6 +34,9 @@ pub struct Proof {
     /// Public outputs, one list per output tensor (absent from a proof of a claim).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outputs: Vec<Vec<i64>>,
+    /// The Poseidon commitment to a hashed output (hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_commitment: Option<String>,
     /// What the proof establishes about the output instead of revealing it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim: Option<Claim>,
@@ -49,8 +52,10 @@ pub(crate) struct Statement {
     pub inputs: Option<Vec<i64>>,
     /// The commitment to a hashed input (hex).
     pub input_commitment: Option<String>,
-    /// The public output (`None` for a proof of a claim).
+    /// The public output (`None` for a proof of a claim, or a private or hashed output).
     pub outputs: Option<Vec<i64>>,
+    /// The commitment to a hashed output (hex).
+    pub output_commitment: Option<String>,
     /// The claim about the output.
     pub claim: Option<Claim>,
 }
@@ -73,6 +78,7 @@ impl Proof {
             inputs: statement.inputs.into_iter().collect(),
             input_commitment: statement.input_commitment,
             outputs: statement.outputs.into_iter().collect(),
+            output_commitment: statement.output_commitment,
             claim: statement.claim,
             transcript,
         }

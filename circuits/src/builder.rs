@@ -1,7 +1,7 @@
 //! Helpers to assemble networks: a builder that tracks tensors, and the gather maps of dense
 //! layers and 2-D convolutions.
 
-use crate::network::{Network, Node, TensorId, TensorInfo};
+use crate::network::{Network, Node, TensorId, TensorInfo, Visibility};
 use crate::ops::{FunctionTable, LinearOp, Op};
 
 /// Assembles a [`Network`] node by node.
@@ -70,9 +70,10 @@ impl NetworkBuilder {
             output,
             nodes: self.nodes,
             tables: self.tables,
-            output_public: true,
-            input_hashed: false,
+            input_visibility: Visibility::Public,
+            output_visibility: Visibility::Public,
             packed_input: None,
+            packed_output: None,
         }
     }
 }

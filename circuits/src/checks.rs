@@ -15,7 +15,7 @@
 //! key binds the claim: a proof of one claim does not verify as a proof of another.
 
 use crate::arith::{ACTIVATION_MAX, ACTIVATION_MIN};
-use crate::network::{Network, Node, TensorInfo};
+use crate::network::{Network, Node, TensorInfo, Visibility};
 use crate::ops::{Op, UnitKind, UnitMode, UnitOp};
 
 /// One inequality about output elements.
@@ -151,7 +151,7 @@ pub fn with_output_checks(
         inputs: vec![network.output, network.output],
         output,
     });
-    checked.output_public = false;
+    checked.output_visibility = Visibility::Private;
     Ok(checked)
 }
 
@@ -231,7 +231,7 @@ mod tests {
     fn true_claims_pass_and_hide_the_output() {
         let (net, input, y, winner) = evaluated();
         let claim = with_output_checks(&net, "argmax", &argmax_checks(winner, 4)).unwrap();
-        assert!(!claim.output_public);
+        assert!(!claim.output_public());
         assert_eq!(mock(&claim, &claim, &input), Ok(()));
         let ge = [OutputCheck::AtLeastConst {
             a: winner,

@@ -104,9 +104,9 @@ enum Source<F: PrimeField> {
 /// Copy constraints of one synthesis: between cells, and from cells to public values.
 struct Wiring<F: PrimeField> {
     public: Vec<(Cell, usize)>,
-    /// Whether the input is hashed: its values are then private witness (read once, by the
-    /// range check in front of the network), not copies of the instance column.
-    hashed_input: bool,
+    /// Whether the input is private or hashed: its values are then private witness (read once,
+    /// by the range check in front of the network), not copies of the instance column.
+    private_input: bool,
     _marker: PhantomData<F>,
 }
 
@@ -118,7 +118,7 @@ impl<F: PrimeField> Wiring<F> {
         source: &Source<F>,
     ) -> Result<(), Error> {
         match source {
-            Source::Public(_) if self.hashed_input => Ok(()),
+            Source::Public(_) if self.private_input => Ok(()),
             Source::Public(index) => {
                 self.public.push((cell.cell(), *index));
                 Ok(())
@@ -214,7 +214,7 @@ where
             |mut region| {
                 let mut wiring = Wiring {
                     public: Vec::new(),
-                    hashed_input: network.input_hashed,
+                    private_input: !network.input_public(),
                     _marker: PhantomData,
                 };
                 let mut sources: Vec<Option<Vec<Source<F>>>> = vec![None; network.tensors.len()];
@@ -238,7 +238,7 @@ where
                 }
                 let output = sources[network.output].as_ref().ok_or(Error::Synthesis)?;
                 let input_len = network.public_input_len();
-                let exposed = if network.output_public {
+                let exposed = if network.output_public() {
                     &output[..]
                 } else {
                     &[]
@@ -250,30 +250,42 @@ where
                         Source::Public(_) => return Err(Error::Synthesis),
                     }
                 }
-                // The packed input values the commitment hashes.
-                let packed = match network.packed_input {
-                    Some(t) => Some(
-                        sources[t]
-                            .as_ref()
-                            .ok_or(Error::Synthesis)?
-                            .iter()
-                            .map(|s| match s {
-                                Source::Cell(cell) => Ok(cell.clone()),
-                                Source::Public(_) => Err(Error::Synthesis),
-                            })
-                            .collect::<Result<Vec<_>, _>>()?,
-                    ),
-                    None => None,
+                // The packed values the commitments hash.
+                let cells_of = |tensor: Option<usize>| -> Result<_, Error> {
+                    let Some(t) = tensor else { return Ok(None) };
+                    let cells = sources[t]
+                        .as_ref()
+                        .ok_or(Error::Synthesis)?
+                        .iter()
+                        .map(|s| match s {
+                            Source::Cell(cell) => Ok(cell.clone()),
+                            Source::Public(_) => Err(Error::Synthesis),
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok(Some(cells))
                 };
+                let packed = [
+                    cells_of(network.packed_input)?,
+                    cells_of(network.packed_output)?,
+                ];
                 Ok((wiring.public, packed))
             },
         )?;
-        if network.input_hashed {
+        // The commitments: the input's in the first public slot, the output's after the
+        // public input values.
+        let [packed_input, packed_output] = packed;
+        for (cells, len, slot) in [
+            (packed_input, network.input_len(), 0),
+            (
+                packed_output,
+                network.output_len(),
+                network.public_input_len(),
+            ),
+        ] {
+            let Some(cells) = cells else { continue };
             let chip = config.commitment.as_ref().ok_or(Error::Synthesis)?;
-            let cells = packed.ok_or(Error::Synthesis)?;
-            let commitment =
-                commitment::commit_cells(chip, &mut layouter, network.input_len(), &cells)?;
-            let (column, row) = self.layout.public_slot(0);
+            let commitment = commitment::commit_cells(chip, &mut layouter, len, &cells)?;
+            let (column, row) = self.layout.public_slot(slot);
             layouter.constrain_instance(commitment.cell(), config.instance[column], row)?;
         }
         for (cell, index) in public {

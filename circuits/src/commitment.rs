@@ -25,7 +25,7 @@ use halo2_proofs::{
 use pasta_curves::Fp;
 
 use crate::arith::to_field;
-use crate::network::{Network, Node, TensorInfo};
+use crate::network::{Network, Node, TensorId, TensorInfo, Visibility};
 use crate::ops::{LinearOp, Op, UnitKind, UnitOp};
 
 /// Packed elements absorbed per hash of the chain (plus the running hash).
@@ -159,54 +159,84 @@ fn pack_op(len: usize) -> LinearOp {
     }
 }
 
-/// The network with a hashed input: a range-check unit reads the input first and every other
-/// operator reads the checked copy; a packing operator (whose output the Poseidon chip hashes)
-/// reads it too, as the last node.
-pub fn with_hashed_input(network: &Network) -> Network {
-    let mut hashed = network.clone();
-    let input = network.input;
-    let checked = hashed.tensors.len();
-    hashed.tensors.push(TensorInfo {
-        name: "input_range".into(),
-        shape: network.tensors[input].shape.clone(),
+/// Appends a range check of `tensor` (so its values are proven to lie in the activation range)
+/// and, if `pack`, the packing of the checked values; returns `(checked, packed)`.
+fn check_and_pack(
+    network: &mut Network,
+    tensor: TensorId,
+    what: &str,
+    pack: bool,
+) -> (TensorId, Option<TensorId>) {
+    let len = network.tensors[tensor].len();
+    let shape = network.tensors[tensor].shape.clone();
+    let mut push = |name: String, op: Op, input: TensorId, shape: Vec<usize>| {
+        let output = network.tensors.len();
+        network.tensors.push(TensorInfo {
+            name: name.clone(),
+            shape,
+        });
+        network.nodes.push(Node {
+            name,
+            op,
+            inputs: vec![input],
+            output,
+        });
+        output
+    };
+    let range = Op::Unit(UnitOp::elementwise(len, UnitKind::rescale(0, false)));
+    let checked = push(format!("{what}_range"), range, tensor, shape);
+    let packed = pack.then(|| {
+        let op = Op::Linear(pack_op(len));
+        push(
+            format!("{what}_packed"),
+            op,
+            checked,
+            vec![len.div_ceil(PACK)],
+        )
     });
-    for node in &mut hashed.nodes {
-        for t in &mut node.inputs {
-            if *t == input {
-                *t = checked;
+    (checked, packed)
+}
+
+/// The network with the given visibility of its input and output.
+///
+/// A private or hashed input is no longer checked by the verifier, so a range-check unit reads
+/// it first and every other operator reads the checked copy; a hashed input is also packed for
+/// the commitment. A hashed output is range-checked (so that packing is injective) and packed.
+/// A private output needs nothing: it is simply not exposed.
+pub fn with_visibility(network: &Network, input: Visibility, output: Visibility) -> Network {
+    let mut net = network.clone();
+    if input != Visibility::Public {
+        let original = network.input;
+        let (checked, packed) =
+            check_and_pack(&mut net, original, "input", input == Visibility::Hashed);
+        // The range check (and packing) run first; everything else reads the checked copy.
+        let added = net.nodes.len() - network.nodes.len();
+        net.nodes.rotate_right(added);
+        for node in &mut net.nodes[added..] {
+            for t in &mut node.inputs {
+                if *t == original {
+                    *t = checked;
+                }
             }
         }
+        if net.output == original {
+            net.output = checked;
+        }
+        net.packed_input = packed;
     }
-    if hashed.output == input {
-        hashed.output = checked;
+    if output == Visibility::Hashed {
+        let output_tensor = net.output;
+        let (_, packed) = check_and_pack(&mut net, output_tensor, "output", true);
+        net.packed_output = packed;
     }
-    hashed.nodes.insert(
-        0,
-        Node {
-            name: "input_range".into(),
-            op: Op::Unit(UnitOp::elementwise(
-                network.input_len(),
-                UnitKind::rescale(0, false),
-            )),
-            inputs: vec![input],
-            output: checked,
-        },
-    );
-    let packed = hashed.tensors.len();
-    let len = network.input_len();
-    hashed.tensors.push(TensorInfo {
-        name: "input_packed".into(),
-        shape: vec![len.div_ceil(PACK)],
-    });
-    hashed.nodes.push(Node {
-        name: "input_packed".into(),
-        op: Op::Linear(pack_op(len)),
-        inputs: vec![checked],
-        output: packed,
-    });
-    hashed.input_hashed = true;
-    hashed.packed_input = Some(packed);
-    hashed
+    net.input_visibility = input;
+    net.output_visibility = output;
+    net
+}
+
+/// [`with_visibility`] with a hashed input and a public output.
+pub fn with_hashed_input(network: &Network) -> Network {
+    with_visibility(network, Visibility::Hashed, Visibility::Public)
 }
 
 #[cfg(test)]
@@ -294,6 +324,53 @@ mod tests {
             }),
             &["permutation"],
         );
+    }
+
+    #[test]
+    fn every_visibility_of_input_and_output_proves_and_binds_what_it_exposes() {
+        use Visibility::{Hashed, Private, Public};
+        let n = 20;
+        let x = input(n);
+        for input_v in [Public, Private, Hashed] {
+            for output_v in [Public, Private, Hashed] {
+                let net = with_visibility(&network(n), input_v, output_v);
+                let layout = Layout::new(&net, GeneralHashed::PARAMS).unwrap();
+                let trace = net.forward(&x).unwrap();
+                let witness = CircuitWitness::new(&net, &layout, &trace).unwrap();
+                let y = trace.output().to_vec();
+                let expected_public =
+                    if input_v == Public { n } else { 0 } + if output_v == Public { 3 } else { 0 };
+                assert_eq!(witness.public.len(), expected_public);
+                assert_eq!(
+                    witness.input_commitment,
+                    (input_v == Hashed).then(|| commit(&x))
+                );
+                assert_eq!(
+                    witness.output_commitment,
+                    (output_v == Hashed).then(|| commit(&y))
+                );
+                let k = NetworkCircuit::<GeneralHashed>::min_k::<Fp>(&layout);
+                let circuit = NetworkCircuit::<GeneralHashed>::new(
+                    Arc::new(net.clone()),
+                    Arc::new(layout.clone()),
+                )
+                .with_witness(Arc::new(witness.clone()));
+                let run =
+                    |public: Vec<Vec<Fp>>| MockProver::run(k, &circuit, public).unwrap().verify();
+                let case = format!("input {input_v:?}, output {output_v:?}");
+                assert_eq!(run(witness.instances(&layout)), Ok(()), "{case}");
+                // Whatever is exposed is bound: change the last public value.
+                if expected_public > 0 || input_v == Hashed || output_v == Hashed {
+                    let mut forged = witness.clone();
+                    match (output_v, forged.public.last_mut()) {
+                        (Hashed, _) => forged.output_commitment = Some(commit(&[1, 2, 3])),
+                        (_, Some(last)) => *last += 1,
+                        (_, None) => forged.input_commitment = Some(commit(&[1; 20])),
+                    }
+                    assert!(run(forged.instances(&layout)).is_err(), "{case}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -101,7 +101,7 @@ impl Layout {
             product_rows: 1,
             lookup_slots: 0,
             table_rows: 0,
-            public_values: network.public_input_len() + network.output_len(),
+            public_values: network.public_input_len() + network.public_output_len(),
             commitment_rows: 0,
             macs: network.macs(),
         };
@@ -109,11 +109,18 @@ impl Layout {
             node: node.to_string(),
             engine,
         };
-        if network.input_hashed {
-            if !shape.hash {
-                return Err(lacks("input", "Poseidon chip (hashed input)"));
+        use crate::network::Visibility::Hashed;
+        for (visibility, what, len) in [
+            (network.input_visibility, "input", network.input_len()),
+            (network.output_visibility, "output", network.output_len()),
+        ] {
+            if visibility == Hashed {
+                if !shape.hash {
+                    return Err(lacks(what, "Poseidon chip (hashed values)"));
+                }
+                // The two chains share the chip's columns, one after the other.
+                layout.commitment_rows += crate::commitment::rows(len);
             }
-            layout.commitment_rows = crate::commitment::rows(network.input_len());
         }
         for node in &network.nodes {
             let placement = match &node.op {
@@ -221,10 +228,26 @@ impl Layout {
         self.arrange(public.iter().map(|&v| to_field(v)))
     }
 
-    /// Arranges the public values of a network with a hashed input: the input commitment, then
-    /// the outputs.
+    /// Arranges the public values of a network with hashed values: the input commitment (if
+    /// the input is hashed), the public integer values (input, then output), the output
+    /// commitment (if the output is hashed).
+    pub fn instances_with<F: PrimeField>(
+        &self,
+        input_commitment: Option<F>,
+        public: &[i64],
+        output_commitment: Option<F>,
+    ) -> Vec<Vec<F>> {
+        self.arrange(
+            input_commitment
+                .into_iter()
+                .chain(public.iter().map(|&v| to_field(v)))
+                .chain(output_commitment),
+        )
+    }
+
+    /// [`Layout::instances_with`] for a hashed input and public outputs.
     pub fn instances_hashed<F: PrimeField>(&self, commitment: F, outputs: &[i64]) -> Vec<Vec<F>> {
-        self.arrange(std::iter::once(commitment).chain(outputs.iter().map(|&v| to_field(v))))
+        self.instances_with(Some(commitment), outputs, None)
     }
 
     fn arrange<F: PrimeField>(&self, values: impl Iterator<Item = F>) -> Vec<Vec<F>> {

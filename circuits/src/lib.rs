@@ -30,7 +30,9 @@ pub mod witness;
 
 pub use circuit::NetworkCircuit;
 pub use layout::Layout;
-pub use network::{ForwardError, Network, NetworkError, Node, TensorId, TensorInfo, Trace};
+pub use network::{
+    ForwardError, Network, NetworkError, Node, TensorId, TensorInfo, Trace, Visibility,
+};
 pub use ops::{
     FunctionTable, GatherOp, LinearOp, Op, ProductOp, TableOp, UnitKind, UnitMode, UnitOp,
 };

@@ -60,23 +60,34 @@ pub struct Network {
     pub nodes: Vec<Node>,
     /// Function tables used by [`TableOp`](crate::ops::TableOp)s.
     pub tables: Vec<FunctionTable>,
-    /// Whether the output is a public value of the proof. A network proving a claim about its
-    /// output keeps it private and checks the claim with nodes after it (see
-    /// [`checks`](crate::checks)).
-    #[serde(default = "public")]
-    pub output_public: bool,
-    /// Whether the input is private, bound by a public Poseidon commitment (see
-    /// [`commitment`](crate::commitment)) instead of being a public value.
+    /// What proofs reveal of the input (see [`commitment`](crate::commitment)).
     #[serde(default)]
-    pub input_hashed: bool,
+    pub input_visibility: Visibility,
+    /// What proofs reveal of the output. A network proving a claim about its output keeps it
+    /// private and checks the claim with nodes after it (see [`checks`](crate::checks)).
+    #[serde(default)]
+    pub output_visibility: Visibility,
     /// For a hashed input: the tensor of packed, range-checked input values the commitment
     /// hashes.
     #[serde(default)]
     pub packed_input: Option<TensorId>,
+    /// For a hashed output: the tensor of packed, range-checked output values the commitment
+    /// hashes.
+    #[serde(default)]
+    pub packed_output: Option<TensorId>,
 }
 
-fn public() -> bool {
-    true
+/// What a proof reveals of a network's input or output.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    /// The quantised values are public values of the proof.
+    #[default]
+    Public,
+    /// The values are private witness: the proof reveals nothing of them.
+    Private,
+    /// The values are private; the proof exposes a Poseidon commitment to them.
+    Hashed,
 }
 
 /// Every tensor value of one forward pass.
@@ -181,13 +192,32 @@ impl Network {
         self.tensors[self.input].len()
     }
 
-    /// Public values standing for the input: the input itself, or its commitment.
+    /// Public values standing for the input: the input itself, its commitment, or none.
     pub fn public_input_len(&self) -> usize {
-        if self.input_hashed {
-            1
-        } else {
-            self.input_len()
+        match self.input_visibility {
+            Visibility::Public => self.input_len(),
+            Visibility::Private => 0,
+            Visibility::Hashed => 1,
         }
+    }
+
+    /// Public values standing for the output: the output itself, its commitment, or none.
+    pub fn public_output_len(&self) -> usize {
+        match self.output_visibility {
+            Visibility::Public => self.output_len(),
+            Visibility::Private => 0,
+            Visibility::Hashed => 1,
+        }
+    }
+
+    /// Whether the input is a public value.
+    pub fn input_public(&self) -> bool {
+        self.input_visibility == Visibility::Public
+    }
+
+    /// Whether the output is a public value.
+    pub fn output_public(&self) -> bool {
+        self.output_visibility == Visibility::Public
     }
 
     /// Length of the output vector.

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use pasta_curves::Fp;
 
 use crate::layout::{Layout, Placement};
-use crate::network::{ForwardError, Network, Trace};
+use crate::network::{ForwardError, Network, Trace, Visibility};
 use crate::ops::{LinearOp, Op, ProductOp};
 use crate::product::ProductRow;
 use crate::tiling::{tile_rows, TileRowPlan};
@@ -35,21 +35,19 @@ pub struct CircuitWitness {
     pub product_rows: Vec<ProductRow>,
     /// Indexed by lookup slot: `(x, y)`.
     pub lookups: Vec<(i64, i64)>,
-    /// The public values: the input (unless it is hashed), then the output if the network
-    /// exposes it.
+    /// The public integer values: the input if it is public, then the output if it is public.
     pub public: Vec<i64>,
     /// The commitment to a hashed input (see [`commitment`](crate::commitment)).
     pub input_commitment: Option<Fp>,
+    /// The commitment to a hashed output.
+    pub output_commitment: Option<Fp>,
 }
 
 impl CircuitWitness {
     /// The instance columns this witness proves: its public values (and input commitment)
     /// arranged by `layout`.
     pub fn instances(&self, layout: &Layout) -> Vec<Vec<Fp>> {
-        match self.input_commitment {
-            Some(commitment) => layout.instances_hashed(commitment, &self.public),
-            None => layout.instances(&self.public),
-        }
+        layout.instances_with(self.input_commitment, &self.public, self.output_commitment)
     }
 
     /// Derives every cell value from a forward-pass trace.
@@ -59,16 +57,17 @@ impl CircuitWitness {
             units: Vec::with_capacity(layout.unit_slots),
             product_rows: vec![ProductRow::default(); layout.product_rows],
             lookups: Vec::with_capacity(layout.lookup_slots),
-            public: if network.input_hashed {
-                Vec::new()
-            } else {
+            public: if network.input_public() {
                 trace.input().to_vec()
+            } else {
+                Vec::new()
             },
-            input_commitment: network
-                .input_hashed
+            input_commitment: (network.input_visibility == Visibility::Hashed)
                 .then(|| crate::commitment::commit(trace.input())),
+            output_commitment: (network.output_visibility == Visibility::Hashed)
+                .then(|| crate::commitment::commit(trace.output())),
         };
-        if network.output_public {
+        if network.output_public() {
             witness.public.extend_from_slice(trace.output());
         }
         let (tile_inputs, tile_outputs) = (layout.shape.tile_inputs, layout.shape.tile_outputs);

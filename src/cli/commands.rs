@@ -9,11 +9,11 @@ use zkinfer::fidelity::argmax;
 use zkinfer::input::parse_samples;
 use zkinfer::{
     Claim, CompileOptions, CompiledModel, Error, Model, Proof, QuantizeOptions, Result,
-    VerifiedOutput,
+    VerifiedOutput, Visibility,
 };
 
 use super::io::{load_compiled, load_params, progress, read, stage, write};
-use super::{CompileArgs, InputVisibility, ProveArgs, QuantizeArgs, RunArgs, VerifyArgs};
+use super::{CompileArgs, ProveArgs, QuantizeArgs, RunArgs, VerifyArgs};
 
 /// Reads samples for a model taking `input_len` values, attributing errors to the file.
 pub fn load_samples(path: &std::path::Path, input_len: usize) -> Result<Vec<Vec<f32>>> {
@@ -41,7 +41,8 @@ pub fn compile_model(
         CompileOptions {
             shape: args.shape.map(Into::into),
             max_k: args.max_k,
-            hashed_input: args.input_visibility == InputVisibility::Hashed,
+            input: args.input_visibility.into(),
+            output: args.output_visibility.into(),
         },
     )?;
     Ok((model, compiled))
@@ -112,40 +113,51 @@ pub fn run(args: RunArgs) -> Result<()> {
         .enumerate()
         .map(|(i, s)| compiled.model.run(i, s).map_err(|e| e.in_file(&args.input)))
         .collect::<Result<Vec<_>>>()?;
-    // For a hashed input: the commitment each sample's proof would carry, to compare with a
-    // proof's `input_commitment`.
-    let commitments = if compiled.input_hashed() {
-        samples
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let quantised = compiled
-                    .model
-                    .quantize_input(i, s)
-                    .map_err(|e| Error::Input(e).in_file(&args.input))?;
-                Ok(compiled.input_commitment(&quantised))
-            })
-            .collect::<Result<Vec<_>>>()?
-    } else {
-        Vec::new()
-    };
+    // For hashed values: the commitments each sample's proof would carry, to compare with a
+    // proof's `input_commitment` / `output_commitment`.
+    let hashed_input = compiled.input_visibility() == Visibility::Hashed;
+    let hashed_output = compiled.output_visibility() == Visibility::Hashed;
+    let mut input_commitments = Vec::new();
+    let mut output_commitments = Vec::new();
+    if hashed_input || hashed_output {
+        for (i, s) in samples.iter().enumerate() {
+            let quantised = compiled
+                .model
+                .quantize_input(i, s)
+                .map_err(|e| Error::Input(e).in_file(&args.input))?;
+            if hashed_input {
+                input_commitments.push(compiled.input_commitment(&quantised));
+            }
+            if hashed_output {
+                let (trace, _) = compiled.witness(&quantised)?;
+                output_commitments.push(compiled.input_commitment(trace.output()));
+            }
+        }
+    }
     if args.json {
         let mut fields = serde_json::Map::new();
         fields.insert("outputs".into(), json!(outputs));
-        if compiled.input_hashed() {
-            fields.insert("input_commitments".into(), json!(commitments));
+        if hashed_input {
+            fields.insert("input_commitments".into(), json!(input_commitments));
+        }
+        if hashed_output {
+            fields.insert("output_commitments".into(), json!(output_commitments));
         }
         println!("{}", serde_json::Value::Object(fields));
     } else {
         for (i, output) in outputs.iter().enumerate() {
-            println!(
-                "sample {i}: argmax {:?}, outputs {:?}{}",
+            let mut line = format!(
+                "sample {i}: argmax {:?}, outputs {:?}",
                 argmax(output).unwrap_or(0),
-                output,
-                commitments
-                    .get(i)
-                    .map_or_else(String::new, |c| format!(", input commitment {c}"))
+                output
             );
+            if let Some(c) = input_commitments.get(i) {
+                line += &format!(", input commitment {c}");
+            }
+            if let Some(c) = output_commitments.get(i) {
+                line += &format!(", output commitment {c}");
+            }
+            println!("{line}");
         }
     }
     Ok(())
@@ -196,6 +208,9 @@ pub fn prove(args: ProveArgs) -> Result<()> {
     write(&args.output, &proof.to_json())?;
     let what = match (&proof.claim, proof.outputs.first()) {
         (Some(claim), _) => format!("{claim} (outputs kept private)"),
+        (None, None) if proof.output_commitment.is_some() => {
+            "the outputs, committed to (kept private)".to_string()
+        }
         (None, Some(outputs)) => {
             let outputs = compiled.model.dequantize_output(outputs);
             format!(
@@ -203,7 +218,7 @@ pub fn prove(args: ProveArgs) -> Result<()> {
                 argmax(&outputs).unwrap_or(0)
             )
         }
-        (None, None) => "no outputs".to_string(),
+        (None, None) => "the computation (outputs kept private)".to_string(),
     };
     println!(
         "proved sample {} in {:.2} s: {what}; {} byte transcript written to {}",
@@ -221,10 +236,15 @@ fn verified_json(verified: &VerifiedOutput) -> serde_json::Map<String, serde_jso
     if let Some(commitment) = &verified.input_commitment {
         fields.insert("input_commitment".into(), json!(commitment));
     }
-    match &verified.claim {
-        Some(claim) => fields.insert("claim".into(), json!(claim)),
-        None => fields.insert("outputs".into(), json!(verified.outputs_dequantized)),
-    };
+    if let Some(commitment) = &verified.output_commitment {
+        fields.insert("output_commitment".into(), json!(commitment));
+    }
+    // A claim replaces the outputs; private or hashed outputs are not shown at all.
+    if let Some(claim) = &verified.claim {
+        fields.insert("claim".into(), json!(claim));
+    } else if !verified.outputs.is_empty() {
+        fields.insert("outputs".into(), json!(verified.outputs_dequantized));
+    }
     fields
 }
 
@@ -233,6 +253,10 @@ fn verified_text(verified: &VerifiedOutput) -> String {
     let what = match &verified.claim {
         Some(claim) => format!("claim: {claim}"),
         None => format!("outputs {:?}", verified.outputs_dequantized),
+    };
+    let what = match &verified.output_commitment {
+        Some(commitment) => format!("{what}; outputs committed to as {commitment}"),
+        None => what,
     };
     match &verified.input_commitment {
         Some(commitment) => format!("{what}, for the input committed to as {commitment}"),

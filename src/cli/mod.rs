@@ -63,19 +63,35 @@ struct QuantizeArgs {
     /// Refuse to build circuits with more than 2^K rows.
     #[arg(long, value_name = "K")]
     max_k: Option<u32>,
-    /// What proofs reveal of the input: the input itself (`public`), or a Poseidon commitment
-    /// to it (`hashed`; the input stays private and is range-checked in the circuit).
-    #[arg(long, value_enum, default_value_t = InputVisibility::Public)]
-    input_visibility: InputVisibility,
+    /// What proofs reveal of the input: the input itself (`public`), nothing (`private`), or a
+    /// Poseidon commitment to it (`hashed`); a private or hashed input is range-checked in the
+    /// circuit.
+    #[arg(long, value_enum, default_value_t = VisibilityArg::Public)]
+    input_visibility: VisibilityArg,
+    /// What proofs reveal of the output: the output itself, nothing, or a commitment to it.
+    #[arg(long, value_enum, default_value_t = VisibilityArg::Public)]
+    output_visibility: VisibilityArg,
 }
 
-/// What proofs reveal of the input.
+/// What proofs reveal of the input or the output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum InputVisibility {
-    /// The quantised input is a public value of the proof.
+enum VisibilityArg {
+    /// The quantised values are public values of the proof.
     Public,
-    /// The input is private; the proof exposes a Poseidon commitment to it.
+    /// The values are private: the proof reveals nothing of them.
+    Private,
+    /// The values are private; the proof exposes a Poseidon commitment to them.
     Hashed,
+}
+
+impl From<VisibilityArg> for zkinfer::Visibility {
+    fn from(v: VisibilityArg) -> Self {
+        match v {
+            VisibilityArg::Public => Self::Public,
+            VisibilityArg::Private => Self::Private,
+            VisibilityArg::Hashed => Self::Hashed,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -94,7 +110,7 @@ enum ShapeArg {
     General,
     /// Every engine, four unit lanes.
     GeneralWide,
-    /// `general` with a Poseidon chip (hashed input).
+    /// `general` with a Poseidon chip (hashed input or output).
     GeneralHashed,
     /// Tiny shape with every engine (tests).
     Tiny,

@@ -1,6 +1,6 @@
-//! Hashed inputs: the proof carries a Poseidon commitment to the input instead of the input; the
-//! commitment computed in the circuit equals the native one, and any other commitment, output
-//! or public value is rejected.
+//! Input and output visibility: a hashed input or output is replaced in the proof by a Poseidon
+//! commitment equal to the native one; a private one by nothing. Whatever the proof exposes is
+//! bound: any other commitment, output or public value is rejected.
 
 mod common;
 
@@ -9,7 +9,9 @@ use std::sync::{Arc, LazyLock};
 use common::{cache_dir, fixture, prover, samples};
 use rand::SeedableRng;
 use zkinfer::error::VerifyError;
-use zkinfer::{ClaimSpec, CompileOptions, CompiledModel, Proof, Prover, QuantizeOptions};
+use zkinfer::{
+    ClaimSpec, CompileOptions, CompiledModel, Proof, Prover, QuantizeOptions, Visibility,
+};
 
 const MODEL: &str = "mlp_64_32_10";
 
@@ -19,7 +21,7 @@ static HASHED: LazyLock<(Arc<CompiledModel>, Prover, Vec<Vec<i64>>)> = LazyLock:
     let len = model.graph().input().len();
     let calibration = samples(MODEL, "calibration.json", len);
     let options = CompileOptions {
-        hashed_input: true,
+        input: Visibility::Hashed,
         ..CompileOptions::default()
     };
     let compiled = Arc::new(
@@ -81,7 +83,7 @@ fn another_commitment_output_or_public_value_is_rejected() {
     forged.input_commitment = None;
     assert_eq!(
         verifier.verify(&forged),
-        Err(VerifyError::MissingCommitment)
+        Err(VerifyError::MissingCommitment("input"))
     );
 
     let mut forged = proof.clone();
@@ -195,4 +197,88 @@ fn the_command_line_compiles_runs_proves_and_verifies_a_hashed_input() {
     assert_eq!(verified["verified"], true);
     assert_eq!(verified["input_commitment"], commitment.as_str());
     assert_eq!(verified["outputs"], ran["outputs"]);
+}
+
+/// Compiles the MLP with the given visibility and proves the first calibration sample.
+fn prove_with(
+    input: Visibility,
+    output: Visibility,
+) -> (Arc<CompiledModel>, Prover, Proof, Vec<i64>, Vec<i64>) {
+    let model = common::model(MODEL);
+    let calibration = samples(MODEL, "calibration.json", model.graph().input().len());
+    let options = CompileOptions {
+        input,
+        output,
+        ..CompileOptions::default()
+    };
+    let compiled = Arc::new(
+        model
+            .compile(&calibration, QuantizeOptions::default(), options)
+            .unwrap(),
+    );
+    let x = compiled.model.quantize_input(0, &calibration[0]).unwrap();
+    let y = compiled.network().forward(&x).unwrap().output().to_vec();
+    let prover = prover(&compiled);
+    let proof = prover
+        .prove_quantized(&x, rand::rngs::StdRng::seed_from_u64(9))
+        .unwrap();
+    (compiled, prover, proof, x, y)
+}
+
+#[test]
+fn a_hashed_output_is_committed_natively_and_bound() {
+    let (compiled, prover, proof, x, y) = prove_with(Visibility::Public, Visibility::Hashed);
+    assert_eq!(proof.inputs, vec![x.clone()]);
+    assert!(proof.outputs.is_empty(), "the output leaked");
+    let native = compiled.input_commitment(&y);
+    assert_eq!(proof.output_commitment.as_deref(), Some(native.as_str()));
+    let verified = prover.verifier().verify(&proof).unwrap();
+    assert_eq!(verified.output_commitment, Some(native));
+
+    let mut other = y.clone();
+    other[0] += 1;
+    let mut forged = proof.clone();
+    forged.output_commitment = Some(compiled.input_commitment(&other));
+    assert_eq!(prover.verifier().verify(&forged), Err(VerifyError::Invalid));
+    let mut forged = proof.clone();
+    forged.output_commitment = None;
+    assert_eq!(
+        prover.verifier().verify(&forged),
+        Err(VerifyError::MissingCommitment("output"))
+    );
+    let mut forged = proof.clone();
+    forged.inputs[0][5] += 1;
+    assert_eq!(prover.verifier().verify(&forged), Err(VerifyError::Invalid));
+
+    let reread = Arc::new(CompiledModel::from_json(&compiled.to_json()).unwrap());
+    assert_eq!(reread.output_visibility(), Visibility::Hashed);
+    assert_eq!(
+        prover_for(&reread).verifier().digest(),
+        prover.verifier().digest()
+    );
+}
+
+#[test]
+fn private_inputs_and_outputs_are_absent_and_what_remains_is_bound() {
+    // A private input: the proof shows the output of some input in range, and nothing else.
+    let (_, prover, proof, _, y) = prove_with(Visibility::Private, Visibility::Public);
+    assert!(proof.inputs.is_empty() && proof.input_commitment.is_none());
+    assert_eq!(prover.verifier().verify(&proof).unwrap().outputs, vec![y]);
+    let mut forged = proof.clone();
+    forged.outputs[0][1] -= 1;
+    assert_eq!(prover.verifier().verify(&forged), Err(VerifyError::Invalid));
+
+    // A private output: the proof shows that the model ran on this input.
+    let (_, prover, proof, x, y) = prove_with(Visibility::Public, Visibility::Private);
+    assert!(proof.outputs.is_empty() && proof.output_commitment.is_none());
+    assert!(prover.verifier().verify(&proof).is_ok());
+    let mut forged = proof.clone();
+    forged.outputs = vec![y];
+    assert!(matches!(
+        prover.verifier().verify(&forged),
+        Err(VerifyError::PublicShape { .. })
+    ));
+    let mut forged = proof.clone();
+    forged.inputs[0][7] = if x[7] == 0 { 1 } else { 0 };
+    assert_eq!(prover.verifier().verify(&forged), Err(VerifyError::Invalid));
 }
