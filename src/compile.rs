@@ -309,7 +309,7 @@ impl CompiledModel {
     /// The commitment to quantised values (an input or an output) that a proof carries when
     /// they are hashed (hex of the field element's little-endian bytes): what a party who knows
     /// them compares with the proof's `input_commitment` or `output_commitment`.
-    pub fn input_commitment(&self, values: &[i64]) -> String {
+    pub fn commitment_of(&self, values: &[i64]) -> String {
         commitment_hex(commit(values))
     }
 

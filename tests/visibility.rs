@@ -54,7 +54,7 @@ fn a_hashed_input_proof_verifies_and_carries_the_native_commitment() {
     assert!(proof.inputs.is_empty(), "the input leaked");
     let json: serde_json::Value = serde_json::from_slice(&proof.to_json()).unwrap();
     assert!(json.get("inputs").is_none());
-    let native = compiled.input_commitment(&inputs[0]);
+    let native = compiled.commitment_of(&inputs[0]);
     assert_eq!(proof.input_commitment.as_deref(), Some(native.as_str()));
 
     let verified = prover.verifier().verify(&proof).unwrap();
@@ -72,7 +72,7 @@ fn another_commitment_output_or_public_value_is_rejected() {
 
     // The commitment of another input: a valid field element, but not what was proven.
     let mut forged = proof.clone();
-    forged.input_commitment = Some(compiled.input_commitment(&inputs[1]));
+    forged.input_commitment = Some(compiled.commitment_of(&inputs[1]));
     assert_eq!(verifier.verify(&forged), Err(VerifyError::Invalid));
 
     let mut forged = proof.clone();
@@ -136,10 +136,10 @@ fn a_claim_about_a_hashed_input_reveals_neither_input_nor_output() {
     assert_eq!(verified.claim, Some(claim));
     assert_eq!(
         verified.input_commitment,
-        Some(compiled.input_commitment(&inputs[0]))
+        Some(compiled.commitment_of(&inputs[0]))
     );
     let mut forged = proof.clone();
-    forged.input_commitment = Some(compiled.input_commitment(&inputs[1]));
+    forged.input_commitment = Some(compiled.commitment_of(&inputs[1]));
     assert_eq!(prover.verifier().verify(&forged), Err(VerifyError::Invalid));
 }
 
@@ -230,7 +230,7 @@ fn a_hashed_output_is_committed_natively_and_bound() {
     let (compiled, prover, proof, x, y) = prove_with(Visibility::Public, Visibility::Hashed);
     assert_eq!(proof.inputs, vec![x.clone()]);
     assert!(proof.outputs.is_empty(), "the output leaked");
-    let native = compiled.input_commitment(&y);
+    let native = compiled.commitment_of(&y);
     assert_eq!(proof.output_commitment.as_deref(), Some(native.as_str()));
     let verified = prover.verifier().verify(&proof).unwrap();
     assert_eq!(verified.output_commitment, Some(native));
@@ -238,7 +238,7 @@ fn a_hashed_output_is_committed_natively_and_bound() {
     let mut other = y.clone();
     other[0] += 1;
     let mut forged = proof.clone();
-    forged.output_commitment = Some(compiled.input_commitment(&other));
+    forged.output_commitment = Some(compiled.commitment_of(&other));
     assert_eq!(prover.verifier().verify(&forged), Err(VerifyError::Invalid));
     let mut forged = proof.clone();
     forged.output_commitment = None;

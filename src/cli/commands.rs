@@ -126,11 +126,11 @@ pub fn run(args: RunArgs) -> Result<()> {
                 .quantize_input(i, s)
                 .map_err(|e| Error::Input(e).in_file(&args.input))?;
             if hashed_input {
-                input_commitments.push(compiled.input_commitment(&quantised));
+                input_commitments.push(compiled.commitment_of(&quantised));
             }
             if hashed_output {
                 let (trace, _) = compiled.witness(&quantised)?;
-                output_commitments.push(compiled.input_commitment(trace.output()));
+                output_commitments.push(compiled.commitment_of(trace.output()));
             }
         }
     }
