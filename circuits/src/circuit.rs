@@ -104,9 +104,11 @@ enum Source<F: PrimeField> {
 /// Copy constraints of one synthesis: between cells, and from cells to public values.
 struct Wiring<F: PrimeField> {
     public: Vec<(Cell, usize)>,
-    /// Whether the input is private or hashed: its values are then private witness (read once,
-    /// by the range check in front of the network), not copies of the instance column.
-    private_input: bool,
+    /// For a private or hashed input, which input values have been read: each is private
+    /// witness that must be read exactly once (by the range check in front of the network), or
+    /// different operators could see different values. `None` for a public input, whose every
+    /// use is a copy of the instance column.
+    private_input: Option<Vec<bool>>,
     _marker: PhantomData<F>,
 }
 
@@ -118,11 +120,18 @@ impl<F: PrimeField> Wiring<F> {
         source: &Source<F>,
     ) -> Result<(), Error> {
         match source {
-            Source::Public(_) if self.private_input => Ok(()),
-            Source::Public(index) => {
-                self.public.push((cell.cell(), *index));
-                Ok(())
-            }
+            Source::Public(index) => match &mut self.private_input {
+                Some(read) => {
+                    if std::mem::replace(&mut read[*index], true) {
+                        return Err(Error::Synthesis);
+                    }
+                    Ok(())
+                }
+                None => {
+                    self.public.push((cell.cell(), *index));
+                    Ok(())
+                }
+            },
             Source::Cell(from) => region.constrain_equal(from.cell(), cell.cell()),
         }
     }
@@ -214,7 +223,8 @@ where
             |mut region| {
                 let mut wiring = Wiring {
                     public: Vec::new(),
-                    private_input: !network.input_public(),
+                    private_input: (!network.input_public())
+                        .then(|| vec![false; network.input_len()]),
                     _marker: PhantomData,
                 };
                 let mut sources: Vec<Option<Vec<Source<F>>>> = vec![None; network.tensors.len()];

@@ -399,6 +399,22 @@ mod tests {
             .iter()
             .all(|n| !n.inputs.contains(&net.input)));
         assert!(net.forward(&[0, 1, 2, 5000]).is_err());
+        // A private input read by anything but the range check would be a second, unconstrained
+        // copy: synthesis refuses such a network.
+        let synthesises = |net: Network| {
+            let layout = Layout::new(&net, GeneralHashed::PARAMS).unwrap();
+            let trace = net.forward(&[0, 1, 2, 3]).unwrap();
+            let witness = CircuitWitness::new(&net, &layout, &trace).unwrap();
+            let k = NetworkCircuit::<GeneralHashed>::min_k::<Fp>(&layout);
+            let circuit = NetworkCircuit::<GeneralHashed>::new(Arc::new(net), Arc::new(layout))
+                .with_witness(Arc::new(witness));
+            MockProver::<Fp>::run(k, &circuit, vec![vec![]; 2]).is_ok()
+        };
+        let private = with_visibility(&network(4), Visibility::Private, Visibility::Private);
+        assert!(synthesises(private.clone()));
+        let mut two_readers = private;
+        two_readers.nodes[1].inputs[0] = two_readers.input;
+        assert!(!synthesises(two_readers));
         // Without the Poseidon chip, the layout refuses the network.
         assert!(Layout::new(&net, crate::shape::General::PARAMS).is_err());
     }
