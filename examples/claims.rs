@@ -13,22 +13,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use zkinfer::input::parse_samples;
-use zkinfer::{ClaimSpec, CompileOptions, Model, ParamsCache, QuantizeOptions};
+use zkinfer::{ClaimSpec, Model, ParamsCache};
 
 fn main() -> zkinfer::Result<()> {
     let files = common::ModelFiles::from_args("mlp_64_32_10");
     let read = common::read;
     let model = Model::from_onnx(&read(&files.onnx))?;
     let input_len = model.graph().input().len();
-    let calibration = match &files.calibration {
-        Some(path) => parse_samples(&read(path), input_len)?,
-        None => Vec::new(),
-    };
-    let compiled = model.compile(
-        &calibration,
-        QuantizeOptions::default(),
-        CompileOptions::default(),
-    )?;
+    let compiled = common::compile(&model, &files)?;
     let input = parse_samples(&read(&files.input), input_len)?.remove(0);
     let quantised = compiled.model.quantize_input(0, &input)?;
     let (trace, _) = compiled.witness(&quantised)?;

@@ -114,6 +114,31 @@ impl CompiledModel {
     }
 }
 
+/// The public values a proof gives for the input or output (`what` names the values and their
+/// tensors in errors): one tensor of `len` values if they are public, none otherwise.
+fn public_part<'a>(
+    what: [&'static str; 2],
+    given: &'a [Vec<i64>],
+    public: bool,
+    len: usize,
+) -> Result<&'a [i64], VerifyError> {
+    let [values_name, tensors_name] = what;
+    match (given, public) {
+        ([values], true) if values.len() == len => Ok(values),
+        ([values], true) => Err(VerifyError::PublicShape {
+            what: values_name,
+            got: values.len(),
+            expected: len,
+        }),
+        ([], false) => Ok(&[]),
+        _ => Err(VerifyError::PublicShape {
+            what: tensors_name,
+            got: given.len(),
+            expected: usize::from(public),
+        }),
+    }
+}
+
 /// The commitment a proof must carry for values of the given visibility, parsed.
 fn expect_commitment(
     what: &'static str,
@@ -234,13 +259,13 @@ impl Prover {
 /// proof of a claim, to an output of which the claim holds).
 #[derive(Clone, Debug, PartialEq)]
 pub struct VerifiedOutput {
-    /// The quantised inputs (empty when the input is hashed).
+    /// The quantised inputs (empty when the input is private or hashed).
     pub inputs: Vec<Vec<i64>>,
     /// The commitment to a hashed input (hex), which the proof binds the computation to.
     pub input_commitment: Option<String>,
     /// The commitment to a hashed output (hex).
     pub output_commitment: Option<String>,
-    /// The quantised outputs (empty for a proof of a claim).
+    /// The quantised outputs (empty for a proof of a claim, or a private or hashed output).
     pub outputs: Vec<Vec<i64>>,
     /// The verified claim about the output, for a proof of a claim.
     pub claim: Option<Claim>,
@@ -348,19 +373,12 @@ impl Verifier {
             }
         }
         let network = self.compiled.network();
-        let shape_error = |what, got, expected| VerifyError::PublicShape {
-            what,
-            got,
-            expected,
-        };
-        let input_tensors = usize::from(network.input_public());
-        if proof.inputs.len() != input_tensors {
-            return Err(shape_error(
-                "input tensors",
-                proof.inputs.len(),
-                input_tensors,
-            ));
-        }
+        let input = public_part(
+            ["inputs", "input tensors"],
+            &proof.inputs,
+            network.input_public(),
+            network.input_len(),
+        )?;
         let input_commitment =
             expect_commitment("input", &proof.input_commitment, network.input_visibility)?;
         let output_commitment = expect_commitment(
@@ -368,8 +386,6 @@ impl Verifier {
             &proof.output_commitment,
             network.output_visibility,
         )?;
-        let no_input = Vec::new();
-        let input = proof.inputs.first().unwrap_or(&no_input);
         if proof.claim != self.compiled.claim {
             let describe = |c: &Option<Claim>| {
                 c.as_ref()
@@ -380,22 +396,12 @@ impl Verifier {
                 expected: describe(&self.compiled.claim),
             });
         }
-        let output_tensors = usize::from(network.output_public());
-        if proof.outputs.len() != output_tensors {
-            return Err(shape_error(
-                "output tensors",
-                proof.outputs.len(),
-                output_tensors,
-            ));
-        }
-        let no_output = Vec::new();
-        let output = proof.outputs.first().unwrap_or(&no_output);
-        if network.input_public() && input.len() != network.input_len() {
-            return Err(shape_error("inputs", input.len(), network.input_len()));
-        }
-        if network.output_public() && output.len() != network.output_len() {
-            return Err(shape_error("outputs", output.len(), network.output_len()));
-        }
+        let output = public_part(
+            ["outputs", "output tensors"],
+            &proof.outputs,
+            network.output_public(),
+            network.output_len(),
+        )?;
         // The circuit's soundness argument assumes inputs in the activation range.
         if let Some((index, &value)) = input
             .iter()

@@ -163,29 +163,15 @@ mod tests {
     use pasta_curves::Fp;
 
     use super::*;
-    use crate::builder::{dense, NetworkBuilder};
     use crate::network::ForwardError;
     use crate::shape::{Shape, Tiny};
-    use crate::testing::assert_rejected_by;
+    use crate::testing::{assert_rejected_by, dense_then_rescale};
     use crate::{CircuitWitness, Layout, NetworkCircuit};
 
     /// A 3-input, 4-output network: y = rescale(W·x + b, 2).
     fn network() -> Network {
-        let (mut b, x) = NetworkBuilder::new("x", vec![3]);
         let weights = vec![3, -1, 2, 0, 4, 1, -2, 2, 5, 1, 1, 1];
-        let h = b.push(
-            "dense",
-            Op::Linear(dense(3, 4, weights, vec![0, 5, -3, 2])),
-            vec![x],
-            vec![4],
-        );
-        let y = b.push(
-            "rescale",
-            Op::Unit(UnitOp::elementwise(4, UnitKind::rescale(2, false))),
-            vec![h],
-            vec![4],
-        );
-        b.finish(y)
+        dense_then_rescale(3, weights, vec![0, 5, -3, 2], 2)
     }
 
     /// The network, an input, its output and the index of the largest output.

@@ -9,7 +9,7 @@
 //! commitment is the last `h`. Native code ([`commit`]) and the circuit compute the same chain.
 //!
 //! A hashed input is no longer checked by the verifier, so the network gets a range-check unit
-//! in front ([`with_hashed_input`]): every input value is proven to lie in the activation range,
+//! in front ([`with_visibility`]): every input value is proven to lie in the activation range,
 //! exactly as a public input is checked before verification. The packing is a linear operator
 //! on the checked values (the dense tile), and the Poseidon chip reads its outputs.
 
@@ -234,11 +234,6 @@ pub fn with_visibility(network: &Network, input: Visibility, output: Visibility)
     net
 }
 
-/// [`with_visibility`] with a hashed input and a public output.
-pub fn with_hashed_input(network: &Network) -> Network {
-    with_visibility(network, Visibility::Hashed, Visibility::Public)
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -246,28 +241,14 @@ mod tests {
     use halo2_proofs::dev::MockProver;
 
     use super::*;
-    use crate::builder::{dense, NetworkBuilder};
     use crate::shape::{GeneralHashed, Shape};
-    use crate::testing::assert_rejected_by;
+    use crate::testing::{assert_rejected_by, dense_then_rescale};
     use crate::{CircuitWitness, Layout, NetworkCircuit};
 
-    /// An `n`-input, 3-output network: y = rescale(W·x, 3).
+    /// An `n`-input, 3-output network: y = rescale(W·x + b, 3).
     fn network(n: usize) -> Network {
-        let (mut b, x) = NetworkBuilder::new("x", vec![n]);
         let weights = (0..3 * n as i64).map(|i| (i * 7) % 11 - 5).collect();
-        let h = b.push(
-            "dense",
-            Op::Linear(dense(n, 3, weights, vec![1, -2, 3])),
-            vec![x],
-            vec![3],
-        );
-        let y = b.push(
-            "rescale",
-            Op::Unit(UnitOp::elementwise(3, UnitKind::rescale(3, false))),
-            vec![h],
-            vec![3],
-        );
-        b.finish(y)
+        dense_then_rescale(n, weights, vec![1, -2, 3], 3)
     }
 
     fn input(n: usize) -> Vec<i64> {
@@ -279,7 +260,7 @@ mod tests {
         n: usize,
         instances: impl FnOnce(&Layout, &CircuitWitness) -> Vec<Vec<Fp>>,
     ) -> Result<(), Vec<halo2_proofs::dev::VerifyFailure>> {
-        let net = with_hashed_input(&network(n));
+        let net = with_visibility(&network(n), Visibility::Hashed, Visibility::Public);
         let layout = Layout::new(&net, GeneralHashed::PARAMS).unwrap();
         let trace = net.forward(&input(n)).unwrap();
         let witness = CircuitWitness::new(&net, &layout, &trace).unwrap();
@@ -393,7 +374,7 @@ mod tests {
 
     #[test]
     fn hashed_inputs_are_range_checked_by_a_unit_in_front() {
-        let net = with_hashed_input(&network(4));
+        let net = with_visibility(&network(4), Visibility::Hashed, Visibility::Public);
         assert_eq!(net.nodes[0].name, "input_range");
         assert!(net.nodes[1..]
             .iter()

@@ -4,6 +4,10 @@ use std::collections::BTreeSet;
 
 use halo2_proofs::dev::VerifyFailure;
 
+use crate::builder::{dense, NetworkBuilder};
+use crate::network::Network;
+use crate::ops::{Op, UnitKind, UnitOp};
+
 /// The names of the gates whose constraints failed, plus `"permutation"` when a copy constraint
 /// failed and `"lookup"` when a lookup failed. Empty when the circuit is satisfied.
 pub fn failed_checks(result: &Result<(), Vec<VerifyFailure>>) -> BTreeSet<String> {
@@ -43,4 +47,27 @@ pub fn assert_rejected_by(result: &Result<(), Vec<VerifyFailure>>, expected: &[&
         "the corrupted witness was accepted; expected failures of {expected:?}"
     );
     assert_eq!(failed, expected, "unexpected set of failed checks");
+}
+
+/// A small network for tests: `y = rescale(W·x + b, shift)` with `W` given row by row
+/// (`bias.len()` outputs).
+pub fn dense_then_rescale(inputs: usize, weights: Vec<i64>, bias: Vec<i64>, shift: u32) -> Network {
+    let outputs = bias.len();
+    let (mut b, x) = NetworkBuilder::new("x", vec![inputs]);
+    let h = b.push(
+        "dense",
+        Op::Linear(dense(inputs, outputs, weights, bias)),
+        vec![x],
+        vec![outputs],
+    );
+    let y = b.push(
+        "rescale",
+        Op::Unit(UnitOp::elementwise(
+            outputs,
+            UnitKind::rescale(shift, false),
+        )),
+        vec![h],
+        vec![outputs],
+    );
+    b.finish(y)
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use zkinfer::fidelity::argmax;
 use zkinfer::input::{parse_labels, parse_samples};
-use zkinfer::{CompileOptions, Model, ParamsCache, QuantizeOptions};
+use zkinfer::{CompileOptions, CompiledModel, Model, ParamsCache, QuantizeOptions};
 
 /// Where a model's files are: `model.onnx`, `input.json`, and optionally `calibration.json` and
 /// `test.json` (held-out samples with labels).
@@ -64,6 +64,19 @@ pub fn read(path: &Path) -> Vec<u8> {
     })
 }
 
+/// Quantises and compiles `model` with default options, on the calibration file if there is one.
+pub fn compile(model: &Model, files: &ModelFiles) -> zkinfer::Result<CompiledModel> {
+    let calibration = match &files.calibration {
+        Some(path) => parse_samples(&read(path), model.graph().input().len())?,
+        None => Vec::new(),
+    };
+    model.compile(
+        &calibration,
+        QuantizeOptions::default(),
+        CompileOptions::default(),
+    )
+}
+
 /// Runs the whole flow and prints what happened at each step.
 pub fn prove_and_verify(files: &ModelFiles) -> zkinfer::Result<()> {
     let model = Model::from_onnx(&read(&files.onnx))?;
@@ -78,15 +91,7 @@ pub fn prove_and_verify(files: &ModelFiles) -> zkinfer::Result<()> {
         graph.macs()
     );
     let input_len = graph.input().len();
-    let calibration = match &files.calibration {
-        Some(path) => parse_samples(&read(path), input_len)?,
-        None => Vec::new(),
-    };
-    let compiled = model.compile(
-        &calibration,
-        QuantizeOptions::default(),
-        CompileOptions::default(),
-    )?;
+    let compiled = compile(&model, files)?;
     println!("circuit   {}", compiled.cost);
     if let Some(fidelity) = &compiled.fidelity {
         println!("fidelity  calibration, {fidelity}");

@@ -129,7 +129,7 @@ pub fn run(args: RunArgs) -> Result<()> {
                 input_commitments.push(compiled.commitment_of(&quantised));
             }
             if hashed_output {
-                let (trace, _) = compiled.witness(&quantised)?;
+                let trace = compiled.network().forward(&quantised)?;
                 output_commitments.push(compiled.commitment_of(trace.output()));
             }
         }
