@@ -6,7 +6,7 @@
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use zkinfer_circuits::{ShapeKind, Visibility};
 
-use crate::compile::{CompileOptions, CompiledModel, CostReport};
+use crate::compile::{CompileOptions, CompiledModel, CostReport, WeightVisibility};
 use crate::error::ArtifactError;
 use crate::fidelity::FidelityReport;
 use crate::proof::Proof;
@@ -33,6 +33,12 @@ struct ModelFile {
     input_visibility: Visibility,
     #[serde(default)]
     output_visibility: Visibility,
+    #[serde(default)]
+    weights: WeightVisibility,
+    /// The weights commitment of a model with committed weights (for people and other tools;
+    /// readers recompute it from the model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    weights_commitment: Option<String>,
     model: QuantizedModel,
 }
 
@@ -79,6 +85,8 @@ impl CompiledModel {
             fidelity: self.fidelity.clone(),
             input_visibility: self.input_visibility(),
             output_visibility: self.output_visibility(),
+            weights: self.weights(),
+            weights_commitment: self.weights_commitment().map(str::to_string),
             model: self.model.clone(),
         };
         serde_json::to_vec(&file).expect("compiled models serialise")
@@ -116,6 +124,7 @@ impl CompiledModel {
                 max_k: None,
                 input: file.input_visibility,
                 output: file.output_visibility,
+                weights: file.weights,
             },
         )
         .map_err(|e| inconsistent(e.to_string()))?;
@@ -124,6 +133,13 @@ impl CompiledModel {
                 "it records k = {} but its network needs k = {}",
                 file.k, compiled.k
             )));
+        }
+        if file.weights_commitment.is_some()
+            && file.weights_commitment.as_deref() != compiled.weights_commitment()
+        {
+            return Err(inconsistent(
+                "its weights_commitment is not the commitment to its weights".into(),
+            ));
         }
         compiled.fidelity = file.fidelity;
         Ok(compiled)

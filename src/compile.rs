@@ -13,6 +13,7 @@ use zkinfer_circuits::{with_shape, Layout, Network, NetworkCircuit, ShapeKind, S
 
 use zkinfer_circuits::checks::with_output_checks;
 use zkinfer_circuits::commitment::{commit, with_visibility};
+use zkinfer_circuits::weights::with_committed_weights;
 use zkinfer_circuits::Visibility;
 
 use crate::claim::Claim;
@@ -32,6 +33,29 @@ pub struct CompileOptions {
     pub input: Visibility,
     /// What proofs reveal of the output, likewise.
     pub output: Visibility,
+    /// Where the weights live: fixed columns bound by the verifying key (default), or private
+    /// values bound by a public Poseidon commitment (see [`zkinfer_circuits::weights`]).
+    pub weights: WeightVisibility,
+}
+
+/// Where a compiled model's weights live.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WeightVisibility {
+    /// In fixed columns: the verifying key commits to them, so it binds the model.
+    #[default]
+    Fixed,
+    /// Private advice values bound by a public Poseidon commitment that every proof carries: the
+    /// verifying key depends only on the architecture. Weights must fit 11 bits.
+    Committed,
+}
+
+/// `network` with its weights placed as `weights` says.
+fn place_weights(network: &Network, weights: WeightVisibility) -> Result<Network, CompileError> {
+    Ok(match weights {
+        WeightVisibility::Fixed => network.clone(),
+        WeightVisibility::Committed => with_committed_weights(network)?,
+    })
 }
 
 /// What a circuit costs: deterministic numbers for comparing builds.
@@ -176,6 +200,8 @@ pub struct CompiledModel {
     pub claim: Option<Claim>,
     network: Arc<Network>,
     layout: Arc<Layout>,
+    /// The commitment to committed weights (hex), computed once.
+    weights_commitment: Option<String>,
 }
 
 /// The layout, `k` and cost of `network` on `shape`, if the shape has the engines it needs.
@@ -196,12 +222,18 @@ impl CompiledModel {
     /// Places `model` on a shape (the given one, or the cheapest that fits) with the smallest `k`
     /// that holds it.
     pub fn new(model: QuantizedModel, options: CompileOptions) -> Result<Self, CompileError> {
-        let hashed = options.input == Visibility::Hashed || options.output == Visibility::Hashed;
+        let hashed = options.input == Visibility::Hashed
+            || options.output == Visibility::Hashed
+            || options.weights == WeightVisibility::Committed;
         let network = Arc::new(with_visibility(
-            &model.network,
+            &place_weights(&model.network, options.weights)?,
             options.input,
             options.output,
         ));
+        let weights_commitment = network
+            .params
+            .as_ref()
+            .map(|p| commitment_hex(commit(&p.values)));
         let candidates: Vec<ShapeKind> = match options.shape {
             Some(shape) => vec![shape],
             None => ShapeKind::ALL
@@ -251,6 +283,7 @@ impl CompiledModel {
             claim: None,
             network,
             layout: Arc::new(layout),
+            weights_commitment,
         })
     }
 
@@ -264,11 +297,9 @@ impl CompiledModel {
             reason,
         };
         // The claim replaces the output; the input keeps its visibility.
-        let base = with_visibility(
-            &self.model.network,
-            self.network.input_visibility,
-            Visibility::Public,
-        );
+        let weights = place_weights(&self.model.network, self.weights())
+            .map_err(|e| invalid(e.to_string()))?;
+        let base = with_visibility(&weights, self.network.input_visibility, Visibility::Public);
         let checks = claim.checks(base.output_len(), self.model.output_scale)?;
         let network =
             with_output_checks(&base, "claim", &checks).map_err(|e| invalid(e.to_string()))?;
@@ -288,6 +319,7 @@ impl CompiledModel {
             claim: Some(claim.clone()),
             network: Arc::new(network),
             layout: Arc::new(layout),
+            weights_commitment: self.weights_commitment.clone(),
         })
     }
 
@@ -299,6 +331,21 @@ impl CompiledModel {
     /// What proofs of this model reveal of the output.
     pub fn output_visibility(&self) -> Visibility {
         self.network.output_visibility
+    }
+
+    /// Where the weights live.
+    pub fn weights(&self) -> WeightVisibility {
+        if self.network.params.is_some() {
+            WeightVisibility::Committed
+        } else {
+            WeightVisibility::Fixed
+        }
+    }
+
+    /// The Poseidon commitment to the weights (hex) that every proof of a model with committed
+    /// weights carries as `weights_commitment`; `None` for fixed weights.
+    pub fn weights_commitment(&self) -> Option<&str> {
+        self.weights_commitment.as_deref()
     }
 
     /// Whether the input is hashed: proofs carry a Poseidon commitment to it, not the input.

@@ -175,6 +175,9 @@ pub enum CompileError {
         /// The limit.
         max_k: u32,
     },
+    /// The weights cannot be committed (`--weights committed`).
+    #[error(transparent)]
+    Weights(#[from] zkinfer_circuits::weights::WeightsError),
 }
 
 /// An input that cannot be fed to the model.
@@ -318,6 +321,17 @@ pub enum VerifyError {
     /// The model does not hash its input (or output), and the proof carries a commitment.
     #[error("the model does not hash its {0}, but the proof carries an {0}_commitment")]
     UnexpectedCommitment(&'static str),
+    /// The model commits its weights, and the proof carries no or another weights commitment.
+    #[error(
+        "the proof's weights_commitment {proof} is not the model's {model}: it was made with \
+         other weights"
+    )]
+    WeightsMismatch {
+        /// The proof's commitment ("none" if absent).
+        proof: String,
+        /// The model's.
+        model: String,
+    },
     /// The input commitment is not the hex of a field element.
     #[error("the proof's input_commitment '{0}' is not a field element (64 hex digits)")]
     MalformedCommitment(String),

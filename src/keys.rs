@@ -95,6 +95,7 @@ impl CompiledModel {
             witness.input_commitment,
             public,
             witness.output_commitment,
+            witness.weights_commitment,
         );
         let witness = Arc::new(witness.clone());
         let result = with_shape!(self.shape, S => {
@@ -215,6 +216,7 @@ impl Prover {
         let public = witness.public.clone();
         let input_commitment = witness.input_commitment.map(commitment_hex);
         let output_commitment = witness.output_commitment.map(commitment_hex);
+        let weights_commitment = witness.weights_commitment.map(commitment_hex);
         let witness = Arc::new(witness);
         let mut transcript = Blake2bWrite::<_, Curve, Challenge255<_>>::init(Vec::new());
         with_shape!(compiled.shape, S => {
@@ -248,6 +250,7 @@ impl Prover {
                 input_commitment,
                 outputs,
                 output_commitment,
+                weights_commitment,
                 claim: compiled.claim.clone(),
             },
             transcript.finalize(),
@@ -265,6 +268,9 @@ pub struct VerifiedOutput {
     pub input_commitment: Option<String>,
     /// The commitment to a hashed output (hex).
     pub output_commitment: Option<String>,
+    /// The commitment to the weights of a model with committed weights (hex): the proof used
+    /// exactly the weights it commits to.
+    pub weights_commitment: Option<String>,
     /// The quantised outputs (empty for a proof of a claim, or a private or hashed output).
     pub outputs: Vec<Vec<i64>>,
     /// The verified claim about the output, for a proof of a claim.
@@ -386,6 +392,21 @@ impl Verifier {
             &proof.output_commitment,
             network.output_visibility,
         )?;
+        let weights_commitment = match self.compiled.weights_commitment() {
+            Some(model) if proof.weights_commitment.as_deref() == Some(model) => {
+                Some(parse_commitment(model)?)
+            }
+            None if proof.weights_commitment.is_none() => None,
+            expected => {
+                return Err(VerifyError::WeightsMismatch {
+                    proof: proof
+                        .weights_commitment
+                        .clone()
+                        .unwrap_or_else(|| "(none)".into()),
+                    model: expected.unwrap_or("(none: its weights are fixed)").into(),
+                })
+            }
+        };
         if proof.claim != self.compiled.claim {
             let describe = |c: &Option<Claim>| {
                 c.as_ref()
@@ -417,14 +438,17 @@ impl Verifier {
             });
         }
         let public: Vec<i64> = input.iter().chain(output).copied().collect();
-        let instances =
-            self.compiled
-                .layout()
-                .instances_with(input_commitment, &public, output_commitment);
+        let instances = self.compiled.layout().instances_with(
+            input_commitment,
+            &public,
+            output_commitment,
+            weights_commitment,
+        );
         let verified = VerifiedOutput {
             inputs: proof.inputs.clone(),
             input_commitment: proof.input_commitment.clone(),
             output_commitment: proof.output_commitment.clone(),
+            weights_commitment: proof.weights_commitment.clone(),
             outputs: proof.outputs.clone(),
             claim: proof.claim.clone(),
             inputs_dequantized: proof

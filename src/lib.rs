@@ -43,7 +43,7 @@ pub mod quantize;
 pub mod reference;
 
 pub use claim::{Claim, ClaimSpec};
-pub use compile::{CompileOptions, CompiledModel, CostReport};
+pub use compile::{CompileOptions, CompiledModel, CostReport, WeightVisibility};
 pub use error::{Error, Result};
 pub use keys::{Prover, VerifiedOutput, Verifier};
 pub use model::Model;

@@ -37,6 +37,9 @@ pub struct Proof {
     /// The Poseidon commitment to a hashed output (hex).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_commitment: Option<String>,
+    /// The Poseidon commitment to the weights of a model with committed weights (hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_commitment: Option<String>,
     /// What the proof establishes about the output instead of revealing it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim: Option<Claim>,
@@ -56,6 +59,8 @@ pub(crate) struct Statement {
     pub outputs: Option<Vec<i64>>,
     /// The commitment to a hashed output (hex).
     pub output_commitment: Option<String>,
+    /// The commitment to committed weights (hex).
+    pub weights_commitment: Option<String>,
     /// The claim about the output.
     pub claim: Option<Claim>,
 }
@@ -79,6 +84,7 @@ impl Proof {
             input_commitment: statement.input_commitment,
             outputs: statement.outputs.into_iter().collect(),
             output_commitment: statement.output_commitment,
+            weights_commitment: statement.weights_commitment,
             claim: statement.claim,
             transcript,
         }

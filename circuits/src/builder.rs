@@ -74,6 +74,7 @@ impl NetworkBuilder {
             output_visibility: Visibility::Public,
             packed_input: None,
             packed_output: None,
+            params: None,
         }
     }
 }

@@ -98,6 +98,8 @@ impl<S: Shape> NetworkCircuit<S> {
 #[derive(Clone, Debug)]
 enum Source<F: PrimeField> {
     Public(usize),
+    /// A committed parameter (see [`weights`](crate::weights)): private, read once.
+    Param(usize),
     Cell(AssignedCell<F, F>),
 }
 
@@ -109,7 +111,21 @@ struct Wiring<F: PrimeField> {
     /// different operators could see different values. `None` for a public input, whose every
     /// use is a copy of the instance column.
     private_input: Option<Vec<bool>>,
+    /// Which committed parameters have been read: like a private input, each must be read
+    /// exactly once (by the range check in front of the commitment).
+    params_read: Vec<bool>,
     _marker: PhantomData<F>,
+}
+
+/// Marks private value `index` read; refuses a second read.
+fn read_once(read: &mut [bool], index: usize) -> Result<(), Error> {
+    match read.get_mut(index) {
+        Some(seen) if !*seen => {
+            *seen = true;
+            Ok(())
+        }
+        _ => Err(Error::Synthesis),
+    }
 }
 
 impl<F: PrimeField> Wiring<F> {
@@ -120,13 +136,9 @@ impl<F: PrimeField> Wiring<F> {
         source: &Source<F>,
     ) -> Result<(), Error> {
         match source {
+            Source::Param(index) => read_once(&mut self.params_read, *index),
             Source::Public(index) => match &mut self.private_input {
-                Some(read) => {
-                    if std::mem::replace(&mut read[*index], true) {
-                        return Err(Error::Synthesis);
-                    }
-                    Ok(())
-                }
+                Some(read) => read_once(read, *index),
                 None => {
                     self.public.push((cell.cell(), *index));
                     Ok(())
@@ -225,11 +237,16 @@ where
                     public: Vec::new(),
                     private_input: (!network.input_public())
                         .then(|| vec![false; network.input_len()]),
+                    params_read: vec![false; network.params.as_ref().map_or(0, |p| p.values.len())],
                     _marker: PhantomData,
                 };
                 let mut sources: Vec<Option<Vec<Source<F>>>> = vec![None; network.tensors.len()];
                 sources[network.input] =
                     Some((0..network.input_len()).map(Source::Public).collect());
+                if let Some(params) = &network.params {
+                    sources[params.tensor] =
+                        Some((0..params.values.len()).map(Source::Param).collect());
+                }
                 for (node, placement) in network.nodes.iter().zip(&self.layout.placements) {
                     let inputs: Vec<&[Source<F>]> = node
                         .inputs
@@ -257,7 +274,7 @@ where
                     match source {
                         Source::Cell(cell) => wiring.public.push((cell.cell(), input_len + index)),
                         // An output that is a copy of an input has no cell to expose.
-                        Source::Public(_) => return Err(Error::Synthesis),
+                        Source::Public(_) | Source::Param(_) => return Err(Error::Synthesis),
                     }
                 }
                 // The packed values the commitments hash.
@@ -269,7 +286,7 @@ where
                         .iter()
                         .map(|s| match s {
                             Source::Cell(cell) => Ok(cell.clone()),
-                            Source::Public(_) => Err(Error::Synthesis),
+                            Source::Public(_) | Source::Param(_) => Err(Error::Synthesis),
                         })
                         .collect::<Result<Vec<_>, _>>()?;
                     Ok(Some(cells))
@@ -277,19 +294,25 @@ where
                 let packed = [
                     cells_of(network.packed_input)?,
                     cells_of(network.packed_output)?,
+                    cells_of(network.params.as_ref().map(|p| p.packed))?,
                 ];
                 Ok((wiring.public, packed))
             },
         )?;
         // The commitments: the input's in the first public slot, the output's after the
-        // public input values.
-        let [packed_input, packed_output] = packed;
+        // public input values, the weights' last.
+        let [packed_input, packed_output, packed_params] = packed;
         for (cells, len, slot) in [
             (packed_input, network.input_len(), 0),
             (
                 packed_output,
                 network.output_len(),
                 network.public_input_len(),
+            ),
+            (
+                packed_params,
+                network.params.as_ref().map_or(0, |p| p.values.len()),
+                network.public_input_len() + network.public_output_len(),
             ),
         ] {
             let Some(cells) = cells else { continue };

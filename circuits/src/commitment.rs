@@ -161,7 +161,7 @@ fn pack_op(len: usize) -> LinearOp {
 
 /// Appends a range check of `tensor` (so its values are proven to lie in the activation range)
 /// and, if `pack`, the packing of the checked values; returns `(checked, packed)`.
-fn check_and_pack(
+pub(crate) fn check_and_pack(
     network: &mut Network,
     tensor: TensorId,
     what: &str,

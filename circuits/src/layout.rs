@@ -101,7 +101,9 @@ impl Layout {
             product_rows: 1,
             lookup_slots: 0,
             table_rows: 0,
-            public_values: network.public_input_len() + network.public_output_len(),
+            public_values: network.public_input_len()
+                + network.public_output_len()
+                + network.public_weights_len(),
             commitment_rows: 0,
             macs: network.macs(),
         };
@@ -121,6 +123,12 @@ impl Layout {
                 // The two chains share the chip's columns, one after the other.
                 layout.commitment_rows += crate::commitment::rows(len);
             }
+        }
+        if let Some(params) = &network.params {
+            if !shape.hash {
+                return Err(lacks("weights", "Poseidon chip (committed weights)"));
+            }
+            layout.commitment_rows += crate::commitment::rows(params.values.len());
         }
         for node in &network.nodes {
             let placement = match &node.op {
@@ -230,24 +238,27 @@ impl Layout {
 
     /// Arranges the public values of a network with hashed values: the input commitment (if
     /// the input is hashed), the public integer values (input, then output), the output
-    /// commitment (if the output is hashed).
+    /// commitment (if the output is hashed), the weights commitment (if the weights are
+    /// committed).
     pub fn instances_with<F: PrimeField>(
         &self,
         input_commitment: Option<F>,
         public: &[i64],
         output_commitment: Option<F>,
+        weights_commitment: Option<F>,
     ) -> Vec<Vec<F>> {
         self.arrange(
             input_commitment
                 .into_iter()
                 .chain(public.iter().map(|&v| to_field(v)))
-                .chain(output_commitment),
+                .chain(output_commitment)
+                .chain(weights_commitment),
         )
     }
 
     /// [`Layout::instances_with`] for a hashed input and public outputs.
     pub fn instances_hashed<F: PrimeField>(&self, commitment: F, outputs: &[i64]) -> Vec<Vec<F>> {
-        self.instances_with(Some(commitment), outputs, None)
+        self.instances_with(Some(commitment), outputs, None, None)
     }
 
     fn arrange<F: PrimeField>(&self, values: impl Iterator<Item = F>) -> Vec<Vec<F>> {

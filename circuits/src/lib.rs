@@ -26,6 +26,7 @@ pub mod table;
 pub mod testing;
 pub mod tiling;
 pub mod unit;
+pub mod weights;
 pub mod witness;
 
 pub use circuit::NetworkCircuit;

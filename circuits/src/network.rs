@@ -75,6 +75,23 @@ pub struct Network {
     /// hashes.
     #[serde(default)]
     pub packed_output: Option<TensorId>,
+    /// Committed weights: the model's parameters as private values bound by a public Poseidon
+    /// commitment instead of fixed columns (see
+    /// [`with_committed_weights`](crate::commitment::with_committed_weights)).
+    #[serde(default)]
+    pub params: Option<Parameters>,
+}
+
+/// The parameters of a network with committed weights: a source tensor like the input, whose
+/// values the prover supplies and a public commitment pins.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parameters {
+    /// The tensor holding the parameters.
+    pub tensor: TensorId,
+    /// Its values: the weights, the bias digits and the constants the products use.
+    pub values: Vec<i64>,
+    /// The tensor of packed, range-checked parameters the commitment hashes.
+    pub packed: TensorId,
 }
 
 /// What a proof reveals of a network's input or output.
@@ -210,6 +227,11 @@ impl Network {
         }
     }
 
+    /// Public values standing for the weights: their commitment if they are committed.
+    pub fn public_weights_len(&self) -> usize {
+        usize::from(self.params.is_some())
+    }
+
     /// Whether the input is a public value.
     pub fn input_public(&self) -> bool {
         self.input_visibility == Visibility::Public
@@ -253,6 +275,23 @@ impl Network {
         }
         let mut bound: Vec<Option<f64>> = vec![None; n];
         bound[self.input] = Some(-(ACTIVATION_MIN as f64));
+        if let Some(params) = &self.params {
+            if params.tensor >= n || params.tensor == self.input {
+                return Err(malformed(
+                    "network",
+                    "the parameter tensor does not exist".into(),
+                ));
+            }
+            if params.values.len() != self.tensors[params.tensor].len()
+                || !params.values.iter().all(|&v| activation_in_range(v))
+            {
+                return Err(malformed(
+                    "network",
+                    "parameter values do not match their tensor or the activation range".into(),
+                ));
+            }
+            bound[params.tensor] = Some(-(ACTIVATION_MIN as f64));
+        }
         for node in &self.nodes {
             let name = node.name.as_str();
             if node.output >= n || bound[node.output].is_some() {
@@ -341,6 +380,9 @@ impl Network {
         }
         let mut values: Vec<Vec<i64>> = vec![Vec::new(); self.tensors.len()];
         values[self.input] = input.to_vec();
+        if let Some(params) = &self.params {
+            values[params.tensor] = params.values.clone();
+        }
         for node in &self.nodes {
             let x = |i: usize| values[node.inputs[i]].as_slice();
             let y = match &node.op {

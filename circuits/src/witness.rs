@@ -41,13 +41,20 @@ pub struct CircuitWitness {
     pub input_commitment: Option<Fp>,
     /// The commitment to a hashed output.
     pub output_commitment: Option<Fp>,
+    /// The commitment to committed weights (see [`weights`](crate::weights)).
+    pub weights_commitment: Option<Fp>,
 }
 
 impl CircuitWitness {
     /// The instance columns this witness proves: its public values (and input commitment)
     /// arranged by `layout`.
     pub fn instances(&self, layout: &Layout) -> Vec<Vec<Fp>> {
-        layout.instances_with(self.input_commitment, &self.public, self.output_commitment)
+        layout.instances_with(
+            self.input_commitment,
+            &self.public,
+            self.output_commitment,
+            self.weights_commitment,
+        )
     }
 
     /// Derives every cell value from a forward-pass trace.
@@ -66,6 +73,10 @@ impl CircuitWitness {
                 .then(|| crate::commitment::commit(trace.input())),
             output_commitment: (network.output_visibility == Visibility::Hashed)
                 .then(|| crate::commitment::commit(trace.output())),
+            weights_commitment: network
+                .params
+                .as_ref()
+                .map(|p| crate::commitment::commit(&p.values)),
         };
         if network.output_public() {
             witness.public.extend_from_slice(trace.output());

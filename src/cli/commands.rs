@@ -35,7 +35,11 @@ pub fn compile_model(
         &calibration,
         QuantizeOptions {
             activation_bits: args.activation_bits,
-            weight_bits: args.weight_bits,
+            // Committed weights are range-checked to 12-bit signed values.
+            weight_bits: args.weight_bits.unwrap_or(match args.weights {
+                super::WeightsArg::Fixed => 14,
+                super::WeightsArg::Committed => 11,
+            }),
             table_bits: args.table_bits,
         },
         CompileOptions {
@@ -43,6 +47,7 @@ pub fn compile_model(
             max_k: args.max_k,
             input: args.input_visibility.into(),
             output: args.output_visibility.into(),
+            weights: args.weights.into(),
         },
     )?;
     Ok((model, compiled))
@@ -74,6 +79,11 @@ pub fn compile(args: CompileArgs) -> Result<()> {
         "cost: k = {}, rows = {} (of {} usable), columns = {} advice + {} fixed + {} instance, lookups = {} (shape {})",
         c.k, c.rows, c.usable_rows, c.advice_columns, c.fixed_columns, c.instance_columns, c.lookups, c.shape.name()
     );
+    if let Some(commitment) = compiled.weights_commitment() {
+        println!(
+            "weights committed: {commitment} (every proof carries this commitment; the verifying key holds no weights)"
+        );
+    }
     match &compiled.fidelity {
         Some(f) => println!(
             "fidelity on {} calibration samples: max abs error {:.6}, argmax agreement {:.2} % ({}/{}){}",
@@ -239,6 +249,9 @@ fn verified_json(verified: &VerifiedOutput) -> serde_json::Map<String, serde_jso
     if let Some(commitment) = &verified.output_commitment {
         fields.insert("output_commitment".into(), json!(commitment));
     }
+    if let Some(commitment) = &verified.weights_commitment {
+        fields.insert("weights_commitment".into(), json!(commitment));
+    }
     // A claim replaces the outputs; private or hashed outputs are not shown at all.
     if let Some(claim) = &verified.claim {
         fields.insert("claim".into(), json!(claim));
@@ -258,8 +271,12 @@ fn verified_text(verified: &VerifiedOutput) -> String {
         Some(commitment) => format!("{what}; outputs committed to as {commitment}"),
         None => what,
     };
-    match &verified.input_commitment {
+    let what = match &verified.input_commitment {
         Some(commitment) => format!("{what}, for the input committed to as {commitment}"),
+        None => what,
+    };
+    match &verified.weights_commitment {
+        Some(commitment) => format!("{what}, by the weights committed to as {commitment}"),
         None => what,
     }
 }

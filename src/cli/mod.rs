@@ -51,9 +51,10 @@ struct QuantizeArgs {
     /// Bits the largest calibration activation maps to (2–14).
     #[arg(long, default_value_t = 10, value_name = "BITS")]
     activation_bits: u32,
-    /// Bits the largest weight of a tensor maps to (2–24).
-    #[arg(long, default_value_t = 14, value_name = "BITS")]
-    weight_bits: u32,
+    /// Bits the largest weight of a tensor maps to (2–24) [default: 14, or 11 with `--weights
+    /// committed`].
+    #[arg(long, value_name = "BITS")]
+    weight_bits: Option<u32>,
     /// log2 of the entries of each function table (sigmoid, tanh, erf, exp), 4–12.
     #[arg(long, default_value_t = 9, value_name = "BITS")]
     table_bits: u32,
@@ -71,6 +72,29 @@ struct QuantizeArgs {
     /// What proofs reveal of the output: the output itself, nothing, or a commitment to it.
     #[arg(long, value_enum, default_value_t = VisibilityArg::Public)]
     output_visibility: VisibilityArg,
+    /// Where the weights live: in fixed columns, bound by the verifying key (`fixed`), or as
+    /// private values bound by a Poseidon commitment that every proof carries, so the verifying
+    /// key depends only on the architecture (`committed`; weights must fit 11 bits).
+    #[arg(long, value_enum, default_value_t = WeightsArg::Fixed)]
+    weights: WeightsArg,
+}
+
+/// Where the weights live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum WeightsArg {
+    /// Fixed columns: the verifying key binds the weights.
+    Fixed,
+    /// Private values bound by a public Poseidon commitment.
+    Committed,
+}
+
+impl From<WeightsArg> for zkinfer::WeightVisibility {
+    fn from(w: WeightsArg) -> Self {
+        match w {
+            WeightsArg::Fixed => Self::Fixed,
+            WeightsArg::Committed => Self::Committed,
+        }
+    }
 }
 
 /// What proofs reveal of the input or the output.

@@ -1,0 +1,218 @@
+//! Committed weights: the weights are private values bound by a public Poseidon commitment that
+//! every proof carries, and the verifying key depends only on the architecture. A proof made
+//! with other weights is rejected, whatever commitment it carries.
+
+mod common;
+
+use std::sync::{Arc, LazyLock};
+
+use common::{cache_dir, fixture, prover, samples};
+use rand::SeedableRng;
+use zkinfer::error::VerifyError;
+use zkinfer::{CompileOptions, CompiledModel, Proof, Prover, QuantizeOptions, WeightVisibility};
+use zkinfer_circuits::Op;
+
+const MODEL: &str = "mlp_64_32_10";
+
+fn committed() -> CompileOptions {
+    CompileOptions {
+        weights: WeightVisibility::Committed,
+        ..CompileOptions::default()
+    }
+}
+
+/// Committed weights need 11-bit weights.
+fn eleven_bits() -> QuantizeOptions {
+    QuantizeOptions {
+        weight_bits: 11,
+        ..QuantizeOptions::default()
+    }
+}
+
+/// The MLP with committed weights, its prover, and a quantised sample.
+static COMMITTED: LazyLock<(Arc<CompiledModel>, Prover, Vec<i64>)> = LazyLock::new(|| {
+    let model = common::model(MODEL);
+    let calibration = samples(MODEL, "calibration.json", model.graph().input().len());
+    let compiled = Arc::new(
+        model
+            .compile(&calibration, eleven_bits(), committed())
+            .unwrap(),
+    );
+    let input = compiled.model.quantize_input(0, &calibration[0]).unwrap();
+    let prover = prover(&compiled);
+    (compiled, prover, input)
+});
+
+/// The same architecture with one weight changed.
+fn with_another_weight(compiled: &CompiledModel) -> Arc<CompiledModel> {
+    let mut model = compiled.model.clone();
+    let linear = model
+        .network
+        .nodes
+        .iter_mut()
+        .find_map(|n| match &mut n.op {
+            Op::Linear(op) => Some(op),
+            _ => None,
+        })
+        .unwrap();
+    linear.weights[0] = if linear.weights[0] > 0 { -1 } else { 1 };
+    Arc::new(CompiledModel::new(model, committed()).unwrap())
+}
+
+fn prove(prover: &Prover, input: &[i64]) -> Proof {
+    prover
+        .prove_quantized(input, rand::rngs::StdRng::seed_from_u64(5))
+        .unwrap()
+}
+
+#[test]
+fn a_committed_weights_proof_verifies_and_carries_the_models_commitment() {
+    let (compiled, prover, input) = &*COMMITTED;
+    assert_eq!(compiled.weights(), WeightVisibility::Committed);
+    let commitment = compiled.weights_commitment().unwrap().to_string();
+    let proof = prove(prover, input);
+    assert_eq!(
+        proof.weights_commitment.as_deref(),
+        Some(commitment.as_str())
+    );
+    let verified = prover.verifier().verify(&proof).unwrap();
+    assert_eq!(verified.weights_commitment, Some(commitment));
+    // Same outputs as the integer model with its weights in fixed columns.
+    let fixed = CompiledModel::new(compiled.model.clone(), CompileOptions::default()).unwrap();
+    let expected = fixed.network().forward(input).unwrap().output().to_vec();
+    assert_eq!(verified.outputs, vec![expected]);
+}
+
+#[test]
+fn the_verifying_key_depends_only_on_the_architecture() {
+    let (compiled, prover, input) = &*COMMITTED;
+    let other = with_another_weight(compiled);
+    assert_ne!(other.weights_commitment(), compiled.weights_commitment());
+    let other_prover = common::prover(&other);
+    assert_eq!(other_prover.verifier().digest(), prover.verifier().digest());
+
+    // With fixed weights, the same change gives another verifying key.
+    let fixed = |c: &CompiledModel| {
+        Arc::new(CompiledModel::new(c.model.clone(), CompileOptions::default()).unwrap())
+    };
+    assert_ne!(
+        common::prover(&fixed(&other)).verifier().digest(),
+        common::prover(&fixed(compiled)).verifier().digest()
+    );
+
+    // A proof made with the other weights is refused by the model's verifier: by its
+    // commitment, and cryptographically if it carries the model's commitment instead.
+    let proof = prove(&other_prover, input);
+    assert!(other_prover.verifier().verify(&proof).is_ok());
+    assert!(matches!(
+        prover.verifier().verify(&proof),
+        Err(VerifyError::WeightsMismatch { .. })
+    ));
+    let mut forged = proof;
+    forged.weights_commitment = compiled.weights_commitment().map(str::to_string);
+    assert_eq!(prover.verifier().verify(&forged), Err(VerifyError::Invalid));
+}
+
+#[test]
+fn a_missing_commitment_changed_output_or_flipped_byte_is_rejected() {
+    let (_, prover, input) = &*COMMITTED;
+    let verifier = prover.verifier();
+    let proof = prove(prover, input);
+
+    let mut forged = proof.clone();
+    forged.weights_commitment = None;
+    assert!(matches!(
+        verifier.verify(&forged),
+        Err(VerifyError::WeightsMismatch { .. })
+    ));
+    let mut forged = proof.clone();
+    forged.outputs[0][0] += 1;
+    assert_eq!(verifier.verify(&forged), Err(VerifyError::Invalid));
+    let mut forged = proof.clone();
+    forged.inputs[0][7] += 1;
+    assert_eq!(verifier.verify(&forged), Err(VerifyError::Invalid));
+    let mut forged = proof;
+    forged.transcript[100] ^= 1;
+    assert!(verifier.verify(&forged).is_err());
+}
+
+#[test]
+fn weights_beyond_eleven_bits_are_refused_with_a_clear_error() {
+    let (compiled, _, _) = &*COMMITTED;
+    let mut model = compiled.model.clone();
+    let linear = model
+        .network
+        .nodes
+        .iter_mut()
+        .find_map(|n| match &mut n.op {
+            Op::Linear(op) => Some(op),
+            _ => None,
+        })
+        .unwrap();
+    linear.weights[3] = 3000;
+    let err = CompiledModel::new(model, committed())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("weight 3000") && err.contains("at most 11 bits"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_committed_model_file_round_trips_and_a_wrong_commitment_in_it_is_refused() {
+    let (compiled, prover, _) = &*COMMITTED;
+    let json = compiled.to_json();
+    let reread = Arc::new(CompiledModel::from_json(&json).unwrap());
+    assert_eq!(reread.weights(), WeightVisibility::Committed);
+    assert_eq!(reread.weights_commitment(), compiled.weights_commitment());
+    assert_eq!(
+        common::prover(&reread).verifier().digest(),
+        prover.verifier().digest()
+    );
+    let mut file: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    file["weights_commitment"] = serde_json::json!("00".repeat(32));
+    let err = CompiledModel::from_json(&serde_json::to_vec(&file).unwrap()).unwrap_err();
+    assert!(err.to_string().contains("weights_commitment"), "{err}");
+}
+
+#[test]
+fn the_command_line_commits_weights_and_verify_prints_the_commitment() {
+    let dir = tempfile::tempdir().unwrap();
+    let zkm = dir.path().join("committed.zkm");
+    let proof = dir.path().join("proof.json");
+    let p = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_zkinfer"))
+            .args(args)
+            .env("ZKINFER_CACHE_DIR", cache_dir())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(
+            o.status.success(),
+            "{args:?}: {text}{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        text
+    };
+    let compiled = run(&[
+        "compile",
+        &p(&fixture(&format!("{MODEL}/model.onnx"))),
+        "--calibration",
+        &p(&fixture(&format!("{MODEL}/calibration.json"))),
+        "--weights",
+        "committed",
+        "-o",
+        &p(&zkm),
+    ]);
+    let file: serde_json::Value = serde_json::from_slice(&std::fs::read(&zkm).unwrap()).unwrap();
+    let commitment = file["weights_commitment"].as_str().unwrap().to_string();
+    assert!(compiled.contains(&commitment), "{compiled}");
+    let input = p(&fixture(&format!("{MODEL}/input.json")));
+    run(&["prove", &p(&zkm), "--input", &input, "-o", &p(&proof)]);
+    let verified: serde_json::Value =
+        serde_json::from_str(&run(&["verify", &p(&zkm), &p(&proof), "--json"])).unwrap();
+    assert_eq!(verified["verified"], true);
+    assert_eq!(verified["weights_commitment"], commitment.as_str());
+}
