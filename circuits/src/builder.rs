@@ -72,8 +72,8 @@ impl NetworkBuilder {
             tables: self.tables,
             input_visibility: Visibility::Public,
             output_visibility: Visibility::Public,
-            packed_input: None,
-            packed_output: None,
+            committed_input: None,
+            committed_output: None,
             params: None,
         }
     }

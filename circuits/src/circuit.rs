@@ -277,7 +277,7 @@ where
                         Source::Public(_) | Source::Param(_) => return Err(Error::Synthesis),
                     }
                 }
-                // The packed values the commitments hash.
+                // The range-checked values the commitments hash.
                 let cells_of = |tensor: Option<usize>| -> Result<_, Error> {
                     let Some(t) = tensor else { return Ok(None) };
                     let cells = sources[t]
@@ -292,32 +292,27 @@ where
                     Ok(Some(cells))
                 };
                 let packed = [
-                    cells_of(network.packed_input)?,
-                    cells_of(network.packed_output)?,
-                    cells_of(network.params.as_ref().map(|p| p.packed))?,
+                    cells_of(network.committed_input)?,
+                    cells_of(network.committed_output)?,
+                    cells_of(network.params.as_ref().map(|p| p.checked))?,
                 ];
                 Ok((wiring.public, packed))
             },
         )?;
         // The commitments: the input's in the first public slot, the output's after the
         // public input values, the weights' last.
-        let [packed_input, packed_output, packed_params] = packed;
-        for (cells, len, slot) in [
-            (packed_input, network.input_len(), 0),
+        let [input, output, weights] = packed;
+        for (cells, slot) in [
+            (input, 0),
+            (output, network.public_input_len()),
             (
-                packed_output,
-                network.output_len(),
-                network.public_input_len(),
-            ),
-            (
-                packed_params,
-                network.params.as_ref().map_or(0, |p| p.values.len()),
+                weights,
                 network.public_input_len() + network.public_output_len(),
             ),
         ] {
             let Some(cells) = cells else { continue };
             let chip = config.commitment.as_ref().ok_or(Error::Synthesis)?;
-            let commitment = commitment::commit_cells(chip, &mut layouter, len, &cells)?;
+            let commitment = commitment::commit_cells(chip, &mut layouter, &cells)?;
             let (column, row) = self.layout.public_slot(slot);
             layouter.constrain_instance(commitment.cell(), config.instance[column], row)?;
         }

@@ -1,74 +1,90 @@
-//! Hashed inputs: a Poseidon commitment to the input, computed in the circuit and exposed as the
-//! single public value in place of the input.
+//! Hashed values: a Poseidon commitment to an input, an output or the weights, computed in the
+//! circuit and exposed as a single public value in place of the values.
 //!
-//! The input values are first packed four to a field element, `p = Σ_j x_j · 2^(13·j)` (an
-//! injective map for values in the activation range, far below the field size), and the
-//! commitment of `n` values is a chain of Poseidon hashes (`P128Pow5T3` over the Pasta base
-//! field, `ConstantLength<17>`) over the packed elements: `h_0 = n`, and for each block of 16
-//! (the last one padded with zeros) `h_{j+1} = Poseidon(h_j, p_{16j} … p_{16j+15})`; the
-//! commitment is the last `h`. Native code ([`commit`]) and the circuit compute the same chain.
+//! The values (range-checked to the activation range, so each fits 13 bits with its sign) are
+//! packed eighteen to a field element, `p = Σ_j v_j · 2^(13·(17 − j))` (the last element padded
+//! with zeros): an injective map, since `|p| < 2^234` is far below half the field size and
+//! `2^13` exceeds the width of the range. The commitment of `n` values is a chain of Poseidon
+//! hashes (`P128Pow5T3` over the Pasta base field, `ConstantLength<17>`) over the packed
+//! elements: `h_0 = n`, and for each block of 16 elements (the last one padded with zeros)
+//! `h_{j+1} = Poseidon(h_j, p_{16j} … p_{16j+15})`; the commitment is the last `h`. Native code
+//! ([`commit`]) and the circuit compute the same chain.
 //!
-//! A hashed input is no longer checked by the verifier, so the network gets a range-check unit
-//! in front ([`with_visibility`]): every input value is proven to lie in the activation range,
-//! exactly as a public input is checked before verification. The packing is a linear operator
-//! on the checked values (the dense tile), and the Poseidon chip reads its outputs.
+//! Values that are hashed are no longer checked by the verifier, so the network gets a
+//! range-check unit in front of them ([`with_visibility`]). The circuit packs the checked
+//! values in the Poseidon chip's own columns, three values per row, and hashes the packed cells:
+//!
+//! ```text
+//! pack start:  acc = v0·2^26 + v1·2^13 + v2
+//! pack next:   acc = acc(prev)·2^39 + v0·2^26 + v1·2^13 + v2
+//! ```
+//!
+//! with `v0, v1` in two state columns, `v2` in the partial S-box column and `acc` in the third
+//! state column (all with copy constraints); padding slots are copies of the constant 0.
 
-use ff::{FromUniformBytes, PrimeField};
+use ff::{Field, FromUniformBytes, PrimeField};
 use halo2_gadgets::poseidon::{
     primitives::{self as poseidon, ConstantLength, P128Pow5T3, Spec},
     Hash, Pow5Chip, Pow5Config,
 };
 use halo2_proofs::{
-    circuit::{AssignedCell, Layouter},
-    plonk::{Advice, Column, ConstraintSystem, Error},
+    circuit::{AssignedCell, Layouter, Value},
+    plonk::{Advice, Column, ConstraintSystem, Error, Expression, Selector},
+    poly::Rotation,
 };
 use pasta_curves::Fp;
 
 use crate::arith::to_field;
 use crate::network::{Network, Node, TensorId, TensorInfo, Visibility};
-use crate::ops::{LinearOp, Op, UnitKind, UnitOp};
+use crate::ops::{Op, UnitKind, UnitOp};
 
 /// Packed elements absorbed per hash of the chain (plus the running hash).
 pub const BLOCK: usize = 16;
-/// Input values packed into one field element.
-pub const PACK: usize = 4;
+/// Values packed into one field element.
+pub const PACK: usize = 18;
+/// Values one packing row takes.
+const PER_ROW: usize = 3;
 /// Bits between packed values (values lie in ±2^11, so 13 bits keep them apart).
-const PACK_BITS: u32 = 13;
+const PACK_BITS: u64 = 13;
 /// Field elements one hash of the chain absorbs.
 const MESSAGE: usize = BLOCK + 1;
 /// Advice columns of the Poseidon chip: the three state words and the partial S-box.
 pub const ADVICE_COLUMNS: usize = 4;
-/// Fixed columns of the Poseidon chip: two sets of round constants.
-pub const FIXED_COLUMNS: usize = 6;
+/// Fixed columns of the Poseidon chip: two sets of round constants, and the packing gates'
+/// selectors.
+pub const FIXED_COLUMNS: usize = 8;
 /// Columns of the Poseidon chip that take part in copy constraints.
-pub const EQUALITY_COLUMNS: usize = 6;
+pub const EQUALITY_COLUMNS: usize = 7;
 /// Rows one hash of the chain takes: its initial state, then per absorbed pair an input row
 /// pair and a 37-row permutation (4 + 28 + 4 rounds and the output row).
 const ROWS_PER_HASH: usize = 1 + MESSAGE.div_ceil(2) * (2 + 37);
+/// Rows packing one element takes.
+const ROWS_PER_ELEMENT: usize = PACK / PER_ROW;
 
-/// The weights of the packing: `2^(13·j)`.
-fn pack_weights() -> [i64; PACK] {
-    std::array::from_fn(|j| 1i64 << (PACK_BITS * j as u32))
+/// `2^(13·k)` as a field element.
+fn shift<F: PrimeField>(k: usize) -> F {
+    F::from(2).pow_vartime([PACK_BITS * k as u64])
 }
 
-/// Packs input values four to an element, as the circuit does.
-pub fn pack(values: &[i64]) -> Vec<i64> {
-    let weights = pack_weights();
+/// Packs values eighteen to an element, as the circuit does.
+pub fn pack(values: &[i64]) -> Vec<Fp> {
     values
         .chunks(PACK)
-        .map(|c| c.iter().zip(weights).map(|(&v, w)| v * w).sum())
+        .map(|chunk| {
+            (0..PACK).fold(Fp::ZERO, |acc, j| {
+                acc * shift::<Fp>(1) + chunk.get(j).map_or(Fp::ZERO, |&v| to_field(v))
+            })
+        })
         .collect()
 }
 
-/// The commitment to `values` (quantised input values), computed natively.
+/// The commitment to `values` (quantised values), computed natively.
 pub fn commit(values: &[i64]) -> Fp {
     let mut h = Fp::from(values.len() as u64);
     for block in pack(values).chunks(BLOCK) {
         let mut message = [Fp::zero(); MESSAGE];
         message[0] = h;
-        for (slot, &v) in message[1..].iter_mut().zip(block) {
-            *slot = to_field(v);
-        }
+        message[1..=block.len()].copy_from_slice(block);
         h = poseidon::Hash::<Fp, P128Pow5T3, ConstantLength<MESSAGE>, 3, 2>::init().hash(message);
     }
     h
@@ -76,15 +92,23 @@ pub fn commit(values: &[i64]) -> Fp {
 
 /// Rows the commitment to `len` values takes in the circuit.
 pub fn rows(len: usize) -> usize {
-    len.div_ceil(PACK).div_ceil(BLOCK) * ROWS_PER_HASH + 1
+    let elements = len.div_ceil(PACK);
+    elements * ROWS_PER_ELEMENT + elements.div_ceil(BLOCK) * ROWS_PER_HASH + 2
 }
 
-/// The Poseidon chip's columns.
+/// The Poseidon chip's columns and the packing gates.
 #[derive(Clone, Debug)]
 pub struct CommitmentConfig<F: PrimeField> {
     poseidon: Pow5Config<F, 3, 2>,
-    /// A state column, also used for the chain's constants (its length, zero padding).
+    /// The packing columns: three values (two state columns and the partial S-box column) and
+    /// the running packed element (the third state column).
+    values: [Column<Advice>; PER_ROW],
+    /// The running packed element, in a state column.
+    acc: Column<Advice>,
+    /// A state column, which also holds the chain's constants (its length, zero padding).
     scratch: Column<Advice>,
+    pack_start: Selector,
+    pack_next: Selector,
 }
 
 /// Configures the Poseidon chip on fresh columns.
@@ -98,24 +122,103 @@ where
     let rc_a = [(); 3].map(|_| meta.fixed_column());
     let rc_b = [(); 3].map(|_| meta.fixed_column());
     meta.enable_constant(rc_b[0]);
+    let pack_start = meta.selector();
+    let pack_next = meta.selector();
+    // Two gates, so that the first row of an element does not query the row above it.
+    meta.enable_equality(partial_sbox);
+    let values = [state[0], state[1], partial_sbox];
+    let acc = state[2];
+    let row = |meta: &mut halo2_proofs::plonk::VirtualCells<'_, F>| {
+        let packed = values
+            .iter()
+            .fold(Expression::Constant(F::ZERO), |sum, &column| {
+                sum * Expression::Constant(shift::<F>(1))
+                    + meta.query_advice(column, Rotation::cur())
+            });
+        (meta.query_advice(acc, Rotation::cur()), packed)
+    };
+    meta.create_gate("pack start", |meta| {
+        let start = meta.query_selector(pack_start);
+        let (current, row) = row(meta);
+        [start * (current - row)]
+    });
+    meta.create_gate("pack next", |meta| {
+        let next = meta.query_selector(pack_next);
+        let prev = meta.query_advice(acc, Rotation::prev());
+        let (current, row) = row(meta);
+        [next * (current - prev * Expression::Constant(shift::<F>(PER_ROW)) - row)]
+    });
     CommitmentConfig {
         poseidon: Pow5Chip::configure::<P128Pow5T3>(meta, state, partial_sbox, rc_a, rc_b),
+        values,
+        acc,
         scratch: state[0],
+        pack_start,
+        pack_next,
     }
 }
 
-/// Proves the commitment to `len` input values whose packed elements are in `cells`, and
-/// returns the cell holding it.
+/// Packs the checked value cells eighteen to an element (padding with copies of 0) and returns
+/// the packed cells.
+fn pack_cells<F: PrimeField>(
+    config: &CommitmentConfig<F>,
+    layouter: &mut impl Layouter<F>,
+    cells: &[AssignedCell<F, F>],
+) -> Result<Vec<AssignedCell<F, F>>, Error> {
+    layouter.assign_region(
+        || "pack",
+        |mut region| {
+            let mut packed = Vec::with_capacity(cells.len().div_ceil(PACK));
+            for (e, element) in cells.chunks(PACK).enumerate() {
+                let mut acc: Option<AssignedCell<F, F>> = None;
+                for r in 0..ROWS_PER_ELEMENT {
+                    let row = e * ROWS_PER_ELEMENT + r;
+                    let mut row_value = Value::known(F::ZERO);
+                    for (slot, &column) in config.values.iter().enumerate() {
+                        let value = match element.get(r * PER_ROW + slot) {
+                            Some(cell) => cell.copy_advice(|| "value", &mut region, column, row)?,
+                            None => region.assign_advice_from_constant(
+                                || "padding",
+                                column,
+                                row,
+                                F::ZERO,
+                            )?,
+                        };
+                        row_value =
+                            row_value * Value::known(shift::<F>(1)) + value.value().copied();
+                    }
+                    let value = match &acc {
+                        None => {
+                            config.pack_start.enable(&mut region, row)?;
+                            row_value
+                        }
+                        Some(prev) => {
+                            config.pack_next.enable(&mut region, row)?;
+                            prev.value().copied() * Value::known(shift::<F>(PER_ROW)) + row_value
+                        }
+                    };
+                    acc = Some(region.assign_advice(|| "packed", config.acc, row, || value)?);
+                }
+                packed.push(acc.ok_or(Error::Synthesis)?);
+            }
+            Ok(packed)
+        },
+    )
+}
+
+/// Proves the commitment to the range-checked values in `cells` and returns the cell holding
+/// it.
 pub fn commit_cells<F>(
     config: &CommitmentConfig<F>,
     layouter: &mut impl Layouter<F>,
-    len: usize,
     cells: &[AssignedCell<F, F>],
 ) -> Result<AssignedCell<F, F>, Error>
 where
     F: PrimeField + FromUniformBytes<64>,
     P128Pow5T3: Spec<F, 3, 2>,
 {
+    let len = cells.len();
+    let packed = pack_cells(config, layouter, cells)?;
     let (mut h, zero) = layouter.assign_region(
         || "commitment constants",
         |mut region| {
@@ -125,7 +228,7 @@ where
             Ok((h, zero))
         },
     )?;
-    for (j, block) in cells.chunks(BLOCK).enumerate() {
+    for (j, block) in packed.chunks(BLOCK).enumerate() {
         let mut message: Vec<AssignedCell<F, F>> = Vec::with_capacity(MESSAGE);
         message.push(h);
         message.extend(block.iter().cloned());
@@ -142,74 +245,37 @@ where
     Ok(h)
 }
 
-/// The packing operator: element `p` is `Σ_j 2^(13·j) · x[4p + j]`.
-fn pack_op(len: usize) -> LinearOp {
-    let positions = len.div_ceil(PACK);
-    LinearOp {
-        channels: 1,
-        taps: PACK,
-        weights: pack_weights().to_vec(),
-        bias: vec![0],
-        groups: 1,
-        positions,
-        gather: (0..positions * PACK)
-            .map(|i| (i < len).then_some(i as u32))
-            .collect(),
-        channel_major: true,
-    }
-}
-
-/// Appends a range check of `tensor` (so its values are proven to lie in the activation range)
-/// and, if `pack`, the packing of the checked values; returns `(checked, packed)`.
-pub(crate) fn check_and_pack(
-    network: &mut Network,
-    tensor: TensorId,
-    what: &str,
-    pack: bool,
-) -> (TensorId, Option<TensorId>) {
+/// Appends a range check of `tensor` (so its values are proven to lie in the activation range,
+/// as the commitment's packing needs) and returns the checked tensor.
+pub(crate) fn range_check(network: &mut Network, tensor: TensorId, what: &str) -> TensorId {
     let len = network.tensors[tensor].len();
-    let shape = network.tensors[tensor].shape.clone();
-    let mut push = |name: String, op: Op, input: TensorId, shape: Vec<usize>| {
-        let output = network.tensors.len();
-        network.tensors.push(TensorInfo {
-            name: name.clone(),
-            shape,
-        });
-        network.nodes.push(Node {
-            name,
-            op,
-            inputs: vec![input],
-            output,
-        });
-        output
-    };
-    let range = Op::Unit(UnitOp::elementwise(len, UnitKind::rescale(0, false)));
-    let checked = push(format!("{what}_range"), range, tensor, shape);
-    let packed = pack.then(|| {
-        let op = Op::Linear(pack_op(len));
-        push(
-            format!("{what}_packed"),
-            op,
-            checked,
-            vec![len.div_ceil(PACK)],
-        )
+    let name = format!("{what}_range");
+    let output = network.tensors.len();
+    network.tensors.push(TensorInfo {
+        name: name.clone(),
+        shape: network.tensors[tensor].shape.clone(),
     });
-    (checked, packed)
+    network.nodes.push(Node {
+        name,
+        op: Op::Unit(UnitOp::elementwise(len, UnitKind::rescale(0, false))),
+        inputs: vec![tensor],
+        output,
+    });
+    output
 }
 
 /// The network with the given visibility of its input and output.
 ///
 /// A private or hashed input is no longer checked by the verifier, so a range-check unit reads
-/// it first and every other operator reads the checked copy; a hashed input is also packed for
-/// the commitment. A hashed output is range-checked (so that packing is injective) and packed.
+/// it first and every other operator reads the checked copy, which a hashed input's commitment
+/// also hashes. A hashed output is range-checked (so that packing is injective).
 /// A private output needs nothing: it is simply not exposed.
 pub fn with_visibility(network: &Network, input: Visibility, output: Visibility) -> Network {
     let mut net = network.clone();
     if input != Visibility::Public {
         let original = network.input;
-        let (checked, packed) =
-            check_and_pack(&mut net, original, "input", input == Visibility::Hashed);
-        // The range check (and packing) run first; everything else reads the checked copy.
+        let checked = range_check(&mut net, original, "input");
+        // The range check runs first; everything else reads the checked copy.
         let added = net.nodes.len() - network.nodes.len();
         net.nodes.rotate_right(added);
         for node in &mut net.nodes[added..] {
@@ -222,12 +288,11 @@ pub fn with_visibility(network: &Network, input: Visibility, output: Visibility)
         if net.output == original {
             net.output = checked;
         }
-        net.packed_input = packed;
+        net.committed_input = (input == Visibility::Hashed).then_some(checked);
     }
     if output == Visibility::Hashed {
         let output_tensor = net.output;
-        let (_, packed) = check_and_pack(&mut net, output_tensor, "output", true);
-        net.packed_output = packed;
+        net.committed_output = Some(range_check(&mut net, output_tensor, "output"));
     }
     net.input_visibility = input;
     net.output_visibility = output;
@@ -245,10 +310,77 @@ mod tests {
     use crate::testing::{assert_rejected_by, dense_then_rescale};
     use crate::{CircuitWitness, Layout, NetworkCircuit};
 
-    /// An `n`-input, 3-output network: y = rescale(W·x + b, 3).
+    /// Two packing rows `(v0, v1, v2, acc)` with the gates on, the second chained to the first.
+    #[derive(Clone, Default)]
+    struct PackRows([[i64; 4]; 2]);
+
+    impl halo2_proofs::plonk::Circuit<Fp> for PackRows {
+        type Config = CommitmentConfig<Fp>;
+        type FloorPlanner = halo2_proofs::circuit::SimpleFloorPlanner;
+
+        fn without_witnesses(&self) -> Self {
+            self.clone()
+        }
+
+        fn configure(meta: &mut ConstraintSystem<Fp>) -> Self::Config {
+            configure(meta)
+        }
+
+        fn synthesize(
+            &self,
+            config: Self::Config,
+            mut layouter: impl Layouter<Fp>,
+        ) -> Result<(), Error> {
+            layouter.assign_region(
+                || "pack rows",
+                |mut region| {
+                    for (row, values) in self.0.iter().enumerate() {
+                        let selector = if row == 0 {
+                            config.pack_start
+                        } else {
+                            config.pack_next
+                        };
+                        selector.enable(&mut region, row)?;
+                        let columns = config.values.iter().chain([&config.acc]);
+                        for (&column, &v) in columns.zip(values) {
+                            region.assign_advice(
+                                || "v",
+                                column,
+                                row,
+                                || Value::known(to_field::<Fp>(v)),
+                            )?;
+                        }
+                    }
+                    Ok(())
+                },
+            )
+        }
+    }
+
+    #[test]
+    fn the_pack_gates_reject_a_wrong_packed_value() {
+        // The first row's values are small so that the second accumulator fits an i64.
+        let honest = |v: [i64; 6]| {
+            let first = (v[0] << 26) + (v[1] << 13) + v[2];
+            let second = (first << 39) + (v[3] << 26) + (v[4] << 13) + v[5];
+            PackRows([[v[0], v[1], v[2], first], [v[3], v[4], v[5], second]])
+        };
+        let small = [0, 0, -5, -2048, 2047, -7];
+        let run = |c: PackRows| MockProver::run(6, &c, vec![]).unwrap().verify();
+        assert_eq!(run(honest(small)), Ok(()));
+        let mut wrong = honest(small);
+        wrong.0[0][3] += 1;
+        // The first row's own check fails, and the second row no longer continues it.
+        assert_rejected_by(&run(wrong), &["pack start", "pack next"]);
+        let mut wrong = honest(small);
+        wrong.0[1][2] += 1;
+        assert_rejected_by(&run(wrong), &["pack next"]);
+    }
+
+    /// An `n`-input, 3-output network: y = rescale(W·x + b, 3), or 8 for long inputs.
     fn network(n: usize) -> Network {
         let weights = (0..3 * n as i64).map(|i| (i * 7) % 11 - 5).collect();
-        dense_then_rescale(n, weights, vec![1, -2, 3], 3)
+        dense_then_rescale(n, weights, vec![1, -2, 3], if n > 100 { 8 } else { 3 })
     }
 
     fn input(n: usize) -> Vec<i64> {
@@ -273,9 +405,9 @@ mod tests {
 
     #[test]
     fn the_circuit_commitment_equals_the_native_one() {
-        // 5 values: one element, one block; 70 values: 18 packed elements, two blocks, the
-        // last element and block padded.
-        for n in [5, 70] {
+        // 5 values: one padded element; 300 values: 17 packed elements, two blocks, the last
+        // element and block padded.
+        for n in [5, 300] {
             let native = commit(&input(n));
             assert_eq!(
                 mock(n, |layout, w| {

@@ -67,14 +67,12 @@ pub struct Network {
     /// private and checks the claim with nodes after it (see [`checks`](crate::checks)).
     #[serde(default)]
     pub output_visibility: Visibility,
-    /// For a hashed input: the tensor of packed, range-checked input values the commitment
-    /// hashes.
+    /// For a hashed input: the tensor of range-checked input values the commitment hashes.
     #[serde(default)]
-    pub packed_input: Option<TensorId>,
-    /// For a hashed output: the tensor of packed, range-checked output values the commitment
-    /// hashes.
+    pub committed_input: Option<TensorId>,
+    /// For a hashed output: the tensor of range-checked output values the commitment hashes.
     #[serde(default)]
-    pub packed_output: Option<TensorId>,
+    pub committed_output: Option<TensorId>,
     /// Committed weights: the model's parameters as private values bound by a public Poseidon
     /// commitment instead of fixed columns (see
     /// [`with_committed_weights`](crate::commitment::with_committed_weights)).
@@ -90,8 +88,8 @@ pub struct Parameters {
     pub tensor: TensorId,
     /// Its values: the weights, the bias digits and the constants the products use.
     pub values: Vec<i64>,
-    /// The tensor of packed, range-checked parameters the commitment hashes.
-    pub packed: TensorId,
+    /// The tensor of range-checked parameters the commitment hashes.
+    pub checked: TensorId,
 }
 
 /// What a proof reveals of a network's input or output.

@@ -8,7 +8,7 @@
 //! - every weight, bias digit and three constants (0, 1 and [`RADIX`]) become the values of a
 //!   *parameter tensor*, a second source beside the input whose values the prover supplies;
 //! - the parameters are range-checked by a unit (each must lie in the activation range, so that
-//!   packing them is injective), packed and hashed exactly like a hashed input
+//!   packing them is injective), then packed and hashed exactly like a hashed input
 //!   ([`commitment`](crate::commitment)); the commitment is the last public value;
 //! - each linear operator becomes a product operator (the product chip: advice × advice) over
 //!   pairs `(x_tap, w)`, plus two bias pairs `(1, b_lo)` and `(RADIX, b_hi)` with
@@ -21,7 +21,7 @@
 use thiserror::Error;
 
 use crate::arith::activation_in_range;
-use crate::commitment::check_and_pack;
+use crate::commitment::range_check;
 use crate::network::{Network, Node, Parameters, TensorInfo};
 use crate::ops::{GatherOp, LinearOp, Op, ProductOp};
 
@@ -187,8 +187,7 @@ pub fn with_committed_weights(network: &Network) -> Result<Network, WeightsError
         kept.push(None);
     }
     net.tensors[params].shape = vec![values.len()];
-    let (checked, packed) = check_and_pack(&mut net, params, "weights", true);
-    let packed = packed.expect("packing was requested");
+    let checked = range_check(&mut net, params, "weights");
     let mut rewritten = rewritten.into_iter();
     for node in kept {
         match node {
@@ -205,7 +204,7 @@ pub fn with_committed_weights(network: &Network) -> Result<Network, WeightsError
     net.params = Some(Parameters {
         tensor: params,
         values,
-        packed,
+        checked,
     });
     Ok(net)
 }
@@ -391,7 +390,7 @@ mod tests {
         assert!(committed
             .nodes
             .iter()
-            .all(|n| !matches!(n.op, Op::Linear(_)) || n.name.ends_with("_packed")));
+            .all(|n| !matches!(n.op, Op::Linear(_))));
         for seed in 0..5i64 {
             let x: Vec<i64> = (0..8).map(|i| (i * 91 + seed * 13) % 400 - 200).collect();
             assert_eq!(
