@@ -39,6 +39,9 @@ struct ModelFile {
     /// readers recompute it from the model).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     weights_commitment: Option<String>,
+    /// A verifier's copy: the weights are zeroed and `weights_commitment` is the published one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    weights_withheld: bool,
     model: QuantizedModel,
 }
 
@@ -87,6 +90,7 @@ impl CompiledModel {
             output_visibility: self.output_visibility(),
             weights: self.weights(),
             weights_commitment: self.weights_commitment().map(str::to_string),
+            weights_withheld: self.weights_withheld(),
             model: self.model.clone(),
         };
         serde_json::to_vec(&file).expect("compiled models serialise")
@@ -134,12 +138,26 @@ impl CompiledModel {
                 file.k, compiled.k
             )));
         }
-        if file.weights_commitment.is_some()
-            && file.weights_commitment.as_deref() != compiled.weights_commitment()
-        {
-            return Err(inconsistent(
-                "its weights_commitment is not the commitment to its weights".into(),
-            ));
+        match (file.weights_withheld, file.weights_commitment) {
+            // A verifier's copy: the commitment is the only trace of the weights.
+            (true, Some(commitment)) if compiled.weights_commitment().is_some() => {
+                crate::keys::parse_commitment(&commitment)
+                    .map_err(|e| inconsistent(e.to_string()))?;
+                compiled.withhold_weights(commitment);
+            }
+            (true, _) => {
+                return Err(inconsistent(
+                    "it withholds its weights but has no weights_commitment".into(),
+                ))
+            }
+            (false, Some(commitment))
+                if Some(commitment.as_str()) != compiled.weights_commitment() =>
+            {
+                return Err(inconsistent(
+                    "its weights_commitment is not the commitment to its weights".into(),
+                ))
+            }
+            (false, _) => {}
         }
         compiled.fidelity = file.fidelity;
         Ok(compiled)

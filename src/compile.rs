@@ -202,6 +202,8 @@ pub struct CompiledModel {
     layout: Arc<Layout>,
     /// The commitment to committed weights (hex), computed once.
     weights_commitment: Option<String>,
+    /// A verifier's copy: the weights were removed (see [`CompiledModel::verifier_copy`]).
+    weights_withheld: bool,
 }
 
 /// The layout, `k` and cost of `network` on `shape`, if the shape has the engines it needs.
@@ -284,6 +286,7 @@ impl CompiledModel {
             network,
             layout: Arc::new(layout),
             weights_commitment,
+            weights_withheld: false,
         })
     }
 
@@ -320,6 +323,7 @@ impl CompiledModel {
             network: Arc::new(network),
             layout: Arc::new(layout),
             weights_commitment: self.weights_commitment.clone(),
+            weights_withheld: self.weights_withheld,
         })
     }
 
@@ -346,6 +350,55 @@ impl CompiledModel {
     /// weights carries as `weights_commitment`; `None` for fixed weights.
     pub fn weights_commitment(&self) -> Option<&str> {
         self.weights_commitment.as_deref()
+    }
+
+    /// A copy for verifiers of a model with committed weights: every weight and bias set to zero,
+    /// the published commitment kept. It has the same circuit and verifying key (they depend only
+    /// on the architecture), so it verifies every proof of the model, but it cannot prove or run
+    /// inference. `None` for fixed weights, which the verifying key itself contains.
+    pub fn verifier_copy(&self) -> Option<Self> {
+        let commitment = self.weights_commitment.clone()?;
+        let mut model = self.model.clone();
+        for node in &mut model.network.nodes {
+            if let zkinfer_circuits::Op::Linear(op) = &mut node.op {
+                op.weights.fill(0);
+                op.bias.fill(0);
+            }
+        }
+        let options = CompileOptions {
+            shape: Some(self.shape),
+            max_k: None,
+            input: self.input_visibility(),
+            output: self.output_visibility(),
+            weights: WeightVisibility::Committed,
+        };
+        let mut copy = Self::new(model, options).ok()?;
+        copy.weights_commitment = Some(commitment);
+        copy.weights_withheld = true;
+        match &self.claim {
+            Some(claim) => copy.with_claim(claim).ok(),
+            None => Some(copy),
+        }
+    }
+
+    /// Whether this is a verifier's copy, without the weights.
+    pub fn weights_withheld(&self) -> bool {
+        self.weights_withheld
+    }
+
+    /// Refuses a verifier's copy, which cannot compute the model.
+    pub fn require_weights(&self) -> Result<(), crate::error::ProveError> {
+        if self.weights_withheld {
+            Err(crate::error::ProveError::WeightsWithheld)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Marks a model read from a verifier's copy: `commitment` is the published one.
+    pub(crate) fn withhold_weights(&mut self, commitment: String) {
+        self.weights_commitment = Some(commitment);
+        self.weights_withheld = true;
     }
 
     /// Whether the input is hashed: proofs carry a Poseidon commitment to it, not the input.

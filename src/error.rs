@@ -175,6 +175,12 @@ pub enum CompileError {
         /// The limit.
         max_k: u32,
     },
+    /// A verifier's copy without weights was asked of a model with fixed weights.
+    #[error(
+        "a verifier's copy without weights needs --weights committed: fixed weights are part of \
+         the verifying key"
+    )]
+    FixedWeightsCopy,
     /// The weights cannot be committed (`--weights committed`).
     #[error(transparent)]
     Weights(#[from] zkinfer_circuits::weights::WeightsError),
@@ -247,6 +253,12 @@ pub enum ProveError {
     /// halo2 refused to create the proof (the witness does not satisfy the circuit).
     #[error("the prover failed: {0}")]
     Halo2(String),
+    /// The model is a verifier's copy, without its committed weights.
+    #[error(
+        "this model file is a verifier's copy without its weights: it verifies proofs but cannot \
+         run or prove the model; use the model file the copy was made from"
+    )]
+    WeightsWithheld,
 }
 
 /// Why a proof was rejected.

@@ -82,6 +82,7 @@ impl CompiledModel {
 
     /// The exact integer forward pass for a quantised input, and the circuit witness it implies.
     pub fn witness(&self, input: &[i64]) -> Result<(Trace, CircuitWitness), Error> {
+        self.require_weights().map_err(Error::Prove)?;
         let trace = self.network().forward(input)?;
         let witness = CircuitWitness::new(self.network(), self.layout(), &trace)?;
         Ok((trace, witness))
@@ -155,7 +156,7 @@ fn expect_commitment(
 }
 
 /// Reads a hex commitment as a field element.
-fn parse_commitment(hex_text: &str) -> Result<Fp, VerifyError> {
+pub(crate) fn parse_commitment(hex_text: &str) -> Result<Fp, VerifyError> {
     let bad = || VerifyError::MalformedCommitment(hex_text.chars().take(80).collect());
     let bytes: [u8; 32] = hex::decode(hex_text)
         .map_err(|_| bad())?

@@ -368,3 +368,35 @@ fn several_proofs_are_verified_as_a_batch_and_bad_ones_named() {
         stdout(&o)
     );
 }
+
+#[test]
+fn bench_reports_every_stage_as_json_even_when_the_output_is_private() {
+    let m = "mlp_64_32_10";
+    let o = zkinfer(&[
+        "bench",
+        path(&fixture(&format!("{m}/model.onnx"))),
+        "--input",
+        path(&fixture(&format!("{m}/input.json"))),
+        "--calibration",
+        path(&fixture(&format!("{m}/calibration.json"))),
+        "--output-visibility",
+        "private",
+        "--json",
+    ]);
+    assert_ok(&o);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    for key in [
+        "native_us",
+        "prove_ms",
+        "verify_ms",
+        "batch_verify_ms",
+        "slowdown",
+    ] {
+        assert!(report[key].as_f64().unwrap() > 0.0, "{key}: {report}");
+    }
+    assert!(report["proof_bytes"].as_u64().unwrap() > 0);
+    // The error against the float model comes from the proven integer forward pass, which the
+    // proof itself does not reveal here.
+    assert!(report["max_abs_error"].as_f64().unwrap() < 0.5, "{report}");
+    assert_eq!(report["argmax_match"], true);
+}

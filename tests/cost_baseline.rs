@@ -11,9 +11,11 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{compile, fixture, SMALL_MLP};
+use std::sync::Arc;
+
+use common::{fixture, samples, SMALL_MLP};
 use serde::{Deserialize, Serialize};
-use zkinfer::QuantizeOptions;
+use zkinfer::{CompileOptions, QuantizeOptions, Visibility, WeightVisibility};
 
 const FIXTURES: &[&str] = &[
     "mlp_64_32_10",
@@ -24,6 +26,31 @@ const FIXTURES: &[&str] = &[
     "transformer_block",
     "transformer_block_legacy",
 ];
+
+/// Fixtures compiled with hashed values or committed weights: `(baseline name, fixture,
+/// options)`.
+fn variants() -> [(&'static str, &'static str, CompileOptions); 3] {
+    let hashed_input = CompileOptions {
+        input: Visibility::Hashed,
+        ..CompileOptions::default()
+    };
+    [
+        ("mlp_64_32_10+hashed_input", "mlp_64_32_10", hashed_input),
+        (
+            "mlp_64_32_10+committed_weights",
+            "mlp_64_32_10",
+            CompileOptions {
+                weights: WeightVisibility::Committed,
+                ..CompileOptions::default()
+            },
+        ),
+        (
+            "mlp_784_128_64_10+hashed_input",
+            "mlp_784_128_64_10",
+            hashed_input,
+        ),
+    ]
+}
 
 /// The deterministic costs of one compiled fixture.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,8 +80,14 @@ impl Costs {
     }
 }
 
-fn measure(dir: &str) -> Costs {
-    let compiled = compile(dir, QuantizeOptions::default());
+fn measure(dir: &str, options: CompileOptions) -> Costs {
+    let model = common::model(dir);
+    let calibration = samples(dir, "calibration.json", model.graph().input().len());
+    let compiled = Arc::new(
+        model
+            .compile(&calibration, QuantizeOptions::default(), options)
+            .unwrap(),
+    );
     let c = &compiled.cost;
     Costs {
         shape: c.shape.name().to_string(),
@@ -86,7 +119,9 @@ fn costs_do_not_grow_past_the_baseline() {
     let path = fixture("costs.json");
     let current: BTreeMap<String, Costs> = FIXTURES
         .iter()
-        .map(|d| (d.to_string(), measure(d)))
+        .map(|&d| (d, d, CompileOptions::default()))
+        .chain(variants())
+        .map(|(name, dir, options)| (name.to_string(), measure(dir, options)))
         .collect();
     if std::env::var_os("ZKINFER_UPDATE_COSTS").is_some() {
         std::fs::write(

@@ -177,9 +177,53 @@ fn the_committed_model_file_round_trips_and_a_wrong_commitment_in_it_is_refused(
 }
 
 #[test]
+fn a_verifiers_copy_without_weights_verifies_but_cannot_prove() {
+    let (compiled, prover, input) = &*COMMITTED;
+    let copy = compiled.verifier_copy().unwrap();
+    assert!(copy.weights_withheld());
+    assert_eq!(copy.weights_commitment(), compiled.weights_commitment());
+    // No weight of the model is left in the file.
+    let json = copy.to_json();
+    let file: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(file["weights_withheld"], true);
+    let reread = Arc::new(CompiledModel::from_json(&json).unwrap());
+    assert!(reread.weights_withheld());
+    assert!(reread.model.network.nodes.iter().all(|n| match &n.op {
+        Op::Linear(op) => op.weights.iter().chain(&op.bias).all(|&w| w == 0),
+        _ => true,
+    }));
+    // Same verifying key; it verifies a proof made with the real weights.
+    let copy_verifier = common::prover(&reread);
+    assert_eq!(
+        copy_verifier.verifier().digest(),
+        prover.verifier().digest()
+    );
+    let proof = prove(prover, input);
+    assert!(copy_verifier.verifier().verify(&proof).is_ok());
+    // It cannot compute the model.
+    let err = copy_verifier
+        .prove_quantized(input, rand::rngs::StdRng::seed_from_u64(1))
+        .unwrap_err();
+    assert!(err.to_string().contains("verifier's copy"), "{err}");
+    // A copy claiming another commitment rejects the proof; fixed weights have no copy.
+    let mut tampered = file.clone();
+    tampered["weights_commitment"] =
+        serde_json::json!(with_another_weight(compiled).weights_commitment().unwrap());
+    let tampered =
+        Arc::new(CompiledModel::from_json(&serde_json::to_vec(&tampered).unwrap()).unwrap());
+    assert!(matches!(
+        common::prover(&tampered).verifier().verify(&proof),
+        Err(VerifyError::WeightsMismatch { .. })
+    ));
+    let fixed = CompiledModel::new(compiled.model.clone(), CompileOptions::default()).unwrap();
+    assert!(fixed.verifier_copy().is_none());
+}
+
+#[test]
 fn the_command_line_commits_weights_and_verify_prints_the_commitment() {
     let dir = tempfile::tempdir().unwrap();
     let zkm = dir.path().join("committed.zkm");
+    let verifier_zkm = dir.path().join("verifier.zkm");
     let proof = dir.path().join("proof.json");
     let p = |p: &std::path::Path| p.to_str().unwrap().to_string();
     let run = |args: &[&str]| {
@@ -205,6 +249,8 @@ fn the_command_line_commits_weights_and_verify_prints_the_commitment() {
         "committed",
         "-o",
         &p(&zkm),
+        "--verifier-model",
+        &p(&verifier_zkm),
     ]);
     let file: serde_json::Value = serde_json::from_slice(&std::fs::read(&zkm).unwrap()).unwrap();
     let commitment = file["weights_commitment"].as_str().unwrap().to_string();
@@ -215,4 +261,14 @@ fn the_command_line_commits_weights_and_verify_prints_the_commitment() {
         serde_json::from_str(&run(&["verify", &p(&zkm), &p(&proof), "--json"])).unwrap();
     assert_eq!(verified["verified"], true);
     assert_eq!(verified["weights_commitment"], commitment.as_str());
+    // The verifier's copy verifies the same proof and refuses to run the model.
+    let verified: serde_json::Value =
+        serde_json::from_str(&run(&["verify", &p(&verifier_zkm), &p(&proof), "--json"])).unwrap();
+    assert_eq!(verified["weights_commitment"], commitment.as_str());
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_zkinfer"))
+        .args(["run", &p(&verifier_zkm), "--input", &input])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("verifier's copy"));
 }

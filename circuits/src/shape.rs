@@ -181,9 +181,10 @@ shapes! {
     General / General = "general" { tile: 16 x 8, units: 2, remainder: true, product: 8, lookups: 1, instance: 2, hash: false }
     /// Everything, with four unit lanes.
     GeneralWide / GeneralWide = "general_wide" { tile: 16 x 8, units: 4, remainder: true, product: 8, lookups: 1, instance: 2, hash: false }
-    /// Every engine and a hashed input: `general` and a Poseidon chip. (A `dense32x16` variant
-    /// proved the hashed 784-128-64-10 MLP in 9.9 s against 5.0 s here: at the degree 6 the
-    /// Poseidon gates need, its 550 fixed columns cost more than its wider tile saves.)
+    /// Every engine and a Poseidon chip (hashed values, committed weights): `general` and the
+    /// chip. (With the earlier packing, a `dense32x16` variant proved the hashed 784-128-64-10
+    /// MLP in 9.9 s against 5.0 s here: at the degree 6 the Poseidon gates need, its 550 fixed
+    /// columns cost more than its wider tile saves.)
     GeneralHashed / GeneralHashed = "general_hashed" { tile: 16 x 8, units: 2, remainder: true, product: 8, lookups: 1, instance: 2, hash: true }
     /// A tiny shape with every engine, for fast tests of the layout logic.
     Tiny / Tiny = "tiny" { tile: 4 x 2, units: 1, remainder: true, product: 2, lookups: 1, instance: 1, hash: false }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::json;
+use zkinfer::error::CompileError;
 use zkinfer::error::InputError;
 use zkinfer::fidelity::argmax;
 use zkinfer::input::parse_samples;
@@ -112,11 +113,22 @@ pub fn compile(args: CompileArgs) -> Result<()> {
     }
     write(&args.output, &compiled.to_json())?;
     println!("wrote {}", args.output.display());
+    if let Some(path) = &args.verifier_model {
+        let copy = compiled
+            .verifier_copy()
+            .ok_or(Error::Compile(CompileError::FixedWeightsCopy))?;
+        write(path, &copy.to_json())?;
+        println!(
+            "wrote {} (verifier's copy: no weights, same verifying key)",
+            path.display()
+        );
+    }
     Ok(())
 }
 
 pub fn run(args: RunArgs) -> Result<()> {
     let compiled = load_compiled(&args.model)?;
+    compiled.require_weights().map_err(Error::Prove)?;
     let samples = load_samples(&args.input, compiled.model.network.input_len())?;
     let outputs = samples
         .iter()

@@ -169,6 +169,10 @@ struct CompileArgs {
     /// Where to write the compiled model.
     #[arg(short, long, value_name = "MODEL.zkm")]
     output: PathBuf,
+    /// With `--weights committed`: also write a verifier's copy of the model, without its
+    /// weights (it verifies every proof of the model, but cannot run or prove it).
+    #[arg(long, value_name = "VERIFIER.zkm")]
+    verifier_model: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
