@@ -9,7 +9,9 @@ use std::sync::{Arc, LazyLock};
 use common::{cache_dir, fixture, prover, samples};
 use rand::SeedableRng;
 use zkinfer::error::VerifyError;
-use zkinfer::{CompileOptions, CompiledModel, Proof, Prover, QuantizeOptions, WeightVisibility};
+use zkinfer::{
+    ClaimSpec, CompileOptions, CompiledModel, Proof, Prover, QuantizeOptions, WeightVisibility,
+};
 use zkinfer_circuits::Op;
 
 const MODEL: &str = "mlp_64_32_10";
@@ -217,6 +219,35 @@ fn a_verifiers_copy_without_weights_verifies_but_cannot_prove() {
     ));
     let fixed = CompiledModel::new(compiled.model.clone(), CompileOptions::default()).unwrap();
     assert!(fixed.verifier_copy().is_none());
+}
+
+#[test]
+fn a_claim_about_a_committed_weights_model_reveals_neither_weights_nor_outputs() {
+    let (compiled, _, input) = &*COMMITTED;
+    let output = compiled.network().forward(input).unwrap().output().to_vec();
+    let claim = ClaimSpec::Argmax
+        .resolve(&output, compiled.model.output_scale)
+        .unwrap();
+    let circuit = Arc::new(compiled.with_claim(&claim).unwrap());
+    assert_eq!(circuit.weights(), WeightVisibility::Committed);
+    let prover = common::prover(&circuit);
+    let proof = prove(&prover, input);
+    assert!(proof.outputs.is_empty());
+    assert_eq!(
+        proof.weights_commitment.as_deref(),
+        compiled.weights_commitment()
+    );
+    let verified = prover.verifier().verify(&proof).unwrap();
+    assert_eq!(verified.claim, Some(claim));
+    // The verifier's copy derives the same claim circuit.
+    let copy = Arc::new(
+        compiled
+            .verifier_copy()
+            .unwrap()
+            .with_claim(&verified.claim.unwrap())
+            .unwrap(),
+    );
+    assert!(common::prover(&copy).verifier().verify(&proof).is_ok());
 }
 
 #[test]
