@@ -50,9 +50,9 @@ const PACK_BITS: u64 = 13;
 const MESSAGE: usize = BLOCK + 1;
 /// Advice columns of the Poseidon chip: the three state words and the partial S-box.
 pub const ADVICE_COLUMNS: usize = 4;
-/// Fixed columns of the Poseidon chip: two sets of round constants, and the packing gates'
-/// selectors.
-pub const FIXED_COLUMNS: usize = 8;
+/// Fixed columns of the Poseidon chip: two sets of round constants (its selectors and the
+/// packing gates' are selectors, which key generation packs into fixed columns of its own).
+pub const FIXED_COLUMNS: usize = 6;
 /// Columns of the Poseidon chip that take part in copy constraints.
 pub const EQUALITY_COLUMNS: usize = 7;
 /// Rows one hash of the chain takes: its initial state, then per absorbed pair an input row
