@@ -401,6 +401,54 @@ mod tests {
     }
 
     #[test]
+    fn committed_weights_handle_padded_grouped_convolutions_in_the_circuit() {
+        use crate::builder::{Conv2d, NetworkBuilder};
+        use crate::ops::{UnitKind, UnitOp};
+        // 2 groups, padding (missing taps), stride 2: every path of the pair construction.
+        let conv = Conv2d {
+            in_channels: 4,
+            input: (5, 5),
+            kernel: (3, 3),
+            stride: (2, 2),
+            pads: [1, 1, 1, 1],
+            dilation: (1, 1),
+            groups: 2,
+        };
+        let out_channels = 4;
+        let weights = (0..(out_channels * conv.taps()) as i64)
+            .map(|i| (i * 29) % 61 - 30)
+            .collect();
+        let op = conv.linear(out_channels, weights, vec![300, -7, 0, 4096]);
+        let len = op.len();
+        let (mut b, x) = NetworkBuilder::new("x", vec![4, 5, 5]);
+        let h = b.push("conv", Op::Linear(op), vec![x], vec![len]);
+        let y = b.push(
+            "rescale",
+            Op::Unit(UnitOp::elementwise(len, UnitKind::rescale(6, true))),
+            vec![h],
+            vec![len],
+        );
+        let net = b.finish(y);
+        let committed = with_committed_weights(&net).unwrap();
+        let x: Vec<i64> = (0..100).map(|i| (i * 53) % 401 - 200).collect();
+        assert_eq!(
+            committed.forward(&x).unwrap().output(),
+            net.forward(&x).unwrap().output()
+        );
+        let layout = Layout::new(&committed, GeneralHashed::PARAMS).unwrap();
+        let trace = committed.forward(&x).unwrap();
+        let witness = CircuitWitness::new(&committed, &layout, &trace).unwrap();
+        let public = witness.instances(&layout);
+        let k = NetworkCircuit::<GeneralHashed>::min_k::<Fp>(&layout);
+        let circuit = NetworkCircuit::<GeneralHashed>::new(Arc::new(committed), Arc::new(layout))
+            .with_witness(Arc::new(witness));
+        assert_eq!(
+            MockProver::run(k, &circuit, public).unwrap().verify(),
+            Ok(())
+        );
+    }
+
+    #[test]
     fn out_of_range_weights_and_biases_are_refused_by_name() {
         let net = dense_then_rescale(2, vec![1, 2, 3000, 4, 5, 6], vec![0; 3], 1);
         assert!(matches!(
