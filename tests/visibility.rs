@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::{Arc, LazyLock};
 
-use common::{cache_dir, fixture, prover, samples};
+use common::{fixture, prover, samples};
 use rand::SeedableRng;
 use zkinfer::error::VerifyError;
 use zkinfer::{
@@ -163,20 +163,7 @@ fn the_command_line_compiles_runs_proves_and_verifies_a_hashed_input() {
     let onnx = fixture(&format!("{MODEL}/model.onnx"));
     let cal = fixture(&format!("{MODEL}/calibration.json"));
     let input = fixture(&format!("{MODEL}/input.json"));
-    let run = |args: &[&str]| {
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_zkinfer"))
-            .args(args)
-            .env("ZKINFER_CACHE_DIR", cache_dir())
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&o.stdout).into_owned();
-        assert!(
-            o.status.success(),
-            "{args:?}: {text}{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        text
-    };
+    let run = common::run_ok;
     let p = |p: &std::path::Path| p.to_str().unwrap().to_string();
     run(&[
         "compile",

@@ -6,13 +6,14 @@ mod common;
 
 use std::sync::{Arc, LazyLock};
 
-use common::{cache_dir, fixture, prover, samples};
+use common::{fixture, prover, samples};
 use rand::SeedableRng;
 use zkinfer::error::VerifyError;
+use zkinfer::QuantizedModel;
 use zkinfer::{
     ClaimSpec, CompileOptions, CompiledModel, Proof, Prover, QuantizeOptions, WeightVisibility,
 };
-use zkinfer_circuits::Op;
+use zkinfer_circuits::{LinearOp, Op};
 
 const MODEL: &str = "mlp_64_32_10";
 
@@ -45,10 +46,9 @@ static COMMITTED: LazyLock<(Arc<CompiledModel>, Prover, Vec<i64>)> = LazyLock::n
     (compiled, prover, input)
 });
 
-/// The same architecture with one weight changed.
-fn with_another_weight(compiled: &CompiledModel) -> Arc<CompiledModel> {
-    let mut model = compiled.model.clone();
-    let linear = model
+/// The model's first dense or convolution layer.
+fn first_linear(model: &mut QuantizedModel) -> &mut LinearOp {
+    model
         .network
         .nodes
         .iter_mut()
@@ -56,7 +56,13 @@ fn with_another_weight(compiled: &CompiledModel) -> Arc<CompiledModel> {
             Op::Linear(op) => Some(op),
             _ => None,
         })
-        .unwrap();
+        .unwrap()
+}
+
+/// The same architecture with one weight changed.
+fn with_another_weight(compiled: &CompiledModel) -> Arc<CompiledModel> {
+    let mut model = compiled.model.clone();
+    let linear = first_linear(&mut model);
     linear.weights[0] = if linear.weights[0] > 0 { -1 } else { 1 };
     Arc::new(CompiledModel::new(model, committed()).unwrap())
 }
@@ -142,15 +148,7 @@ fn a_missing_commitment_changed_output_or_flipped_byte_is_rejected() {
 fn weights_beyond_eleven_bits_are_refused_with_a_clear_error() {
     let (compiled, _, _) = &*COMMITTED;
     let mut model = compiled.model.clone();
-    let linear = model
-        .network
-        .nodes
-        .iter_mut()
-        .find_map(|n| match &mut n.op {
-            Op::Linear(op) => Some(op),
-            _ => None,
-        })
-        .unwrap();
+    let linear = first_linear(&mut model);
     linear.weights[3] = 3000;
     let err = CompiledModel::new(model, committed())
         .unwrap_err()
@@ -257,20 +255,7 @@ fn the_command_line_commits_weights_and_verify_prints_the_commitment() {
     let verifier_zkm = dir.path().join("verifier.zkm");
     let proof = dir.path().join("proof.json");
     let p = |p: &std::path::Path| p.to_str().unwrap().to_string();
-    let run = |args: &[&str]| {
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_zkinfer"))
-            .args(args)
-            .env("ZKINFER_CACHE_DIR", cache_dir())
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&o.stdout).into_owned();
-        assert!(
-            o.status.success(),
-            "{args:?}: {text}{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        text
-    };
+    let run = common::run_ok;
     let compiled = run(&[
         "compile",
         &p(&fixture(&format!("{MODEL}/model.onnx"))),

@@ -19,6 +19,24 @@ pub fn cache_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("zkinfer-params")
 }
 
+/// Runs the `zkinfer` binary (with the shared parameter cache), asserts it succeeds and returns
+/// its standard output.
+#[track_caller]
+pub fn run_ok(args: &[&str]) -> String {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_zkinfer"))
+        .args(args)
+        .env("ZKINFER_CACHE_DIR", cache_dir())
+        .output()
+        .expect("the zkinfer binary runs");
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "{args:?}: {text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    text
+}
+
 /// Reads a fixture model.
 pub fn model(dir: &str) -> Model {
     Model::from_onnx(&std::fs::read(fixture(&format!("{dir}/model.onnx"))).unwrap()).unwrap()
