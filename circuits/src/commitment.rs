@@ -100,8 +100,7 @@ pub fn rows(len: usize) -> usize {
 #[derive(Clone, Debug)]
 pub struct CommitmentConfig<F: PrimeField> {
     poseidon: Pow5Config<F, 3, 2>,
-    /// The packing columns: three values (two state columns and the partial S-box column) and
-    /// the running packed element (the third state column).
+    /// The packing's value columns: two state columns and the partial S-box column.
     values: [Column<Advice>; PER_ROW],
     /// The running packed element, in a state column.
     acc: Column<Advice>,
@@ -122,12 +121,13 @@ where
     let rc_a = [(); 3].map(|_| meta.fixed_column());
     let rc_b = [(); 3].map(|_| meta.fixed_column());
     meta.enable_constant(rc_b[0]);
-    let pack_start = meta.selector();
-    let pack_next = meta.selector();
-    // Two gates, so that the first row of an element does not query the row above it.
+    // The packing copies values into the partial S-box column too.
     meta.enable_equality(partial_sbox);
     let values = [state[0], state[1], partial_sbox];
     let acc = state[2];
+    // Two gates, so that the first row of an element does not query the row above it.
+    let pack_start = meta.selector();
+    let pack_next = meta.selector();
     let row = |meta: &mut halo2_proofs::plonk::VirtualCells<'_, F>| {
         let packed = values
             .iter()

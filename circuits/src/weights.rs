@@ -139,67 +139,57 @@ fn linear_pairs(
 ///
 /// Apply it before [`with_visibility`](crate::commitment::with_visibility).
 pub fn with_committed_weights(network: &Network) -> Result<Network, WeightsError> {
-    let mut net = network.clone();
-    net.nodes.clear();
-    // At ZERO, ONE and RADIX_INDEX.
+    // The parameters (the constants at ZERO, ONE and RADIX_INDEX first) and each linear
+    // operator's pairs.
     let mut values = vec![0, 1, RADIX];
+    let mut pairs = Vec::with_capacity(network.nodes.len());
+    for node in &network.nodes {
+        pairs.push(match &node.op {
+            Op::Linear(op) => {
+                let input_len = network.tensors[node.inputs[0]].len();
+                Some(linear_pairs(&node.name, op, input_len, &mut values)?)
+            }
+            _ => None,
+        });
+    }
     fn tensor(net: &mut Network, name: String, shape: Vec<usize>) -> usize {
         net.tensors.push(TensorInfo { name, shape });
         net.tensors.len() - 1
     }
-    let params = tensor(&mut net, "weights".into(), vec![0]);
-    // Rewritten nodes, which read the checked parameters (known once they exist).
-    let mut rewritten: Vec<(Node, Node)> = Vec::new();
-    let mut kept: Vec<Option<Node>> = Vec::new();
-    for node in &network.nodes {
-        let Op::Linear(op) = &node.op else {
-            kept.push(Some(node.clone()));
+    let mut net = network.clone();
+    net.nodes.clear();
+    let params = tensor(&mut net, "weights".into(), vec![values.len()]);
+    let checked = range_check(&mut net, params, "weights");
+    for (node, pairs) in network.nodes.iter().zip(pairs) {
+        let Some(pairs) = pairs else {
+            net.nodes.push(node.clone());
             continue;
         };
         let input = node.inputs[0];
         let input_len = network.tensors[input].len();
-        let pairs = linear_pairs(&node.name, op, input_len, &mut values)?;
-        let a_name = format!("{}/operands", node.name);
-        let a_tensor = tensor(&mut net, a_name.clone(), vec![input_len + 3]);
-        let gather = Node {
-            name: a_name,
+        let operands = format!("{}/operands", node.name);
+        let a_tensor = tensor(&mut net, operands.clone(), vec![input_len + 3]);
+        net.nodes.push(Node {
+            name: operands,
             op: Op::Gather(GatherOp {
                 sources: (0..input_len as u32)
                     .map(|i| (0, i))
                     .chain([ZERO, ONE, RADIX_INDEX].map(|i| (1, i)))
                     .collect(),
             }),
-            // The second input is filled in with the checked parameters below.
-            inputs: vec![input, usize::MAX],
+            inputs: vec![input, checked],
             output: a_tensor,
-        };
-        let product = Node {
+        });
+        net.nodes.push(Node {
             name: node.name.clone(),
             op: Op::Product(ProductOp {
                 terms: pairs.terms,
                 a: pairs.a,
                 b: pairs.b,
             }),
-            inputs: vec![a_tensor, usize::MAX],
+            inputs: vec![a_tensor, checked],
             output: node.output,
-        };
-        rewritten.push((gather, product));
-        kept.push(None);
-    }
-    net.tensors[params].shape = vec![values.len()];
-    let checked = range_check(&mut net, params, "weights");
-    let mut rewritten = rewritten.into_iter();
-    for node in kept {
-        match node {
-            Some(node) => net.nodes.push(node),
-            None => {
-                let (mut gather, mut product) = rewritten.next().expect("one per linear node");
-                gather.inputs[1] = checked;
-                product.inputs[1] = checked;
-                net.nodes.push(gather);
-                net.nodes.push(product);
-            }
-        }
+        });
     }
     net.params = Some(Parameters {
         tensor: params,
