@@ -69,9 +69,7 @@ fn main() -> zkinfer::Result<()> {
 
     // The verifier holds a copy without weights (what `compile --verifier-model` writes): the
     // same verifying key, the published commitment, no weights.
-    let copy = compiled
-        .verifier_copy()
-        .expect("committed weights have a verifier's copy");
+    let copy = compiled.verifier_copy()?;
     let copy = Arc::new(CompiledModel::from_json(&copy.to_json())?);
     let verifier = copy.verifier(params)?;
     let verified = verifier.verify(&proof)?;

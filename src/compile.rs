@@ -355,9 +355,12 @@ impl CompiledModel {
     /// A copy for verifiers of a model with committed weights: every weight and bias set to zero,
     /// the published commitment kept. It has the same circuit and verifying key (they depend only
     /// on the architecture), so it verifies every proof of the model, but it cannot prove or run
-    /// inference. `None` for fixed weights, which the verifying key itself contains.
-    pub fn verifier_copy(&self) -> Option<Self> {
-        let commitment = self.weights_commitment.clone()?;
+    /// inference. Fixed weights have no such copy: the verifying key itself contains them.
+    pub fn verifier_copy(&self) -> Result<Self, crate::Error> {
+        let commitment = self
+            .weights_commitment
+            .clone()
+            .ok_or(CompileError::FixedWeightsCopy)?;
         let mut model = self.model.clone();
         for node in &mut model.network.nodes {
             if let zkinfer_circuits::Op::Linear(op) = &mut node.op {
@@ -372,12 +375,12 @@ impl CompiledModel {
             output: self.output_visibility(),
             weights: WeightVisibility::Committed,
         };
-        let mut copy = Self::new(model, options).ok()?;
+        let mut copy = Self::new(model, options)?;
         copy.weights_commitment = Some(commitment);
         copy.weights_withheld = true;
         match &self.claim {
-            Some(claim) => copy.with_claim(claim).ok(),
-            None => Some(copy),
+            Some(claim) => Ok(copy.with_claim(claim)?),
+            None => Ok(copy),
         }
     }
 

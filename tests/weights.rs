@@ -216,7 +216,8 @@ fn a_verifiers_copy_without_weights_verifies_but_cannot_prove() {
         Err(VerifyError::WeightsMismatch { .. })
     ));
     let fixed = CompiledModel::new(compiled.model.clone(), CompileOptions::default()).unwrap();
-    assert!(fixed.verifier_copy().is_none());
+    let err = fixed.verifier_copy().unwrap_err().to_string();
+    assert!(err.contains("needs --weights committed"), "{err}");
 }
 
 #[test]

@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::json;
-use zkinfer::error::CompileError;
 use zkinfer::error::InputError;
 use zkinfer::fidelity::argmax;
 use zkinfer::input::parse_samples;
@@ -114,9 +113,7 @@ pub fn compile(args: CompileArgs) -> Result<()> {
     write(&args.output, &compiled.to_json())?;
     println!("wrote {}", args.output.display());
     if let Some(path) = &args.verifier_model {
-        let copy = compiled
-            .verifier_copy()
-            .ok_or(Error::Compile(CompileError::FixedWeightsCopy))?;
+        let copy = compiled.verifier_copy()?;
         write(path, &copy.to_json())?;
         println!(
             "wrote {} (verifier's copy: no weights, same verifying key)",
