@@ -71,7 +71,12 @@ impl CompiledModel {
     }
 
     /// Builds the proving key (and the verifying key inside it).
+    ///
+    /// Also precomputes the multiples of the commitment bases in `params` (shared by its
+    /// clones), which makes every commitment of a proof about twice as fast.
     pub fn prover(self: &Arc<Self>, params: Arc<Params<Curve>>) -> Result<Prover, Error> {
+        check_params(self, &params)?;
+        params.precompute_commitment_tables();
         let verifier = self.verifier(params)?;
         let pk = with_shape!(self.shape, S => {
             let circuit = NetworkCircuit::<S>::new(self.network().clone(), self.layout().clone());

@@ -381,12 +381,17 @@ fn bench_reports_every_stage_as_json_even_when_the_output_is_private() {
         path(&fixture(&format!("{m}/calibration.json"))),
         "--output-visibility",
         "private",
+        "--prove-runs",
+        "2",
         "--json",
     ]);
     assert_ok(&o);
     let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["prove_runs"], 2);
+    assert!(report["prove_min_ms"].as_f64().unwrap() <= report["prove_ms"].as_f64().unwrap());
     for key in [
         "native_us",
+        "commitment_tables_ms",
         "prove_ms",
         "verify_ms",
         "batch_verify_ms",

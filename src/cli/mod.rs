@@ -238,6 +238,10 @@ struct BenchArgs {
     input: PathBuf,
     #[command(flatten)]
     quantize: QuantizeArgs,
+    /// Proofs to make; the prove time reported is their median (the first proof of a process
+    /// also pays for cold caches and fresh allocations).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    prove_runs: u32,
     /// Print the measurements as one JSON object.
     #[arg(long)]
     json: bool,
