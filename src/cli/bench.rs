@@ -27,6 +27,8 @@ struct BenchReport {
     shape: String,
     advice_columns: usize,
     fixed_columns: usize,
+    /// Columns in the permutation (copy-constraint) argument.
+    equality_columns: usize,
     lookups: usize,
     /// The cost model's predictions, printed before key generation.
     predicted_prove_ms: f64,
@@ -196,6 +198,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         shape: cost.shape.name().to_string(),
         advice_columns: cost.advice_columns,
         fixed_columns: cost.fixed_columns,
+        equality_columns: cost.equality_columns,
         lookups: cost.lookups,
         predicted_prove_ms: cost.predicted_prove_ms(),
         predicted_memory_mb: cost.predicted_memory_mb(),

@@ -1,4 +1,4 @@
-use ff::{Field, PrimeField};
+use ff::Field;
 use group::Group;
 use pasta_curves::arithmetic::VartimeField;
 use rand_core::Rng;
@@ -6,8 +6,8 @@ use rand_core::Rng;
 use super::super::{Coeff, Polynomial};
 use super::{Blind, Params};
 use crate::arithmetic::{
-    best_multiexp, booth_digit, compute_inner_product, eval_polynomial, parallelize_chunks,
-    CurveAffine, CurveExt,
+    best_multiexp, compute_inner_product, eval_polynomial, parallelize_chunks, CurveAffine,
+    CurveExt,
 };
 use crate::transcript::{EncodedChallenge, TranscriptWrite};
 
@@ -150,43 +150,20 @@ pub fn create_proof<C: CurveAffine, E: EncodedChallenge<C>, R: Rng, T: Transcrip
 
 /// `g_lo[i] ← g_lo[i] + challenge · g_hi[i]`.
 ///
-/// zkinfer patch: the challenge is public, so the products are computed in variable time
-/// with one signed-digit recoding of the challenge shared by every base and a small table of
-/// multiples per base (`2^(c-1)` entries, then `c` doublings and at most one addition per
-/// window) instead of a constant-time double-and-add (an addition for every bit).
+/// zkinfer patch: the challenge is public, so the products are computed in variable time by
+/// `pasta_curves`' `batch_mul_same_scalar_vartime` (with its `glv` feature: one GLV
+/// decomposition of the challenge shared by every base, two half-width ladders per base)
+/// instead of a constant-time double-and-add with an addition for every bit.
 fn parallel_generator_collapse<C: CurveAffine>(g: &mut [C], challenge: C::Scalar) {
-    const WINDOW: usize = 5;
     let len = g.len() / 2;
     let (g_lo, g_hi) = g.split_at_mut(len);
-    let repr = challenge.to_repr();
-    let windows = repr.as_ref().len() * 8 / WINDOW + 1;
-    let digits: Vec<_> = (0..windows)
-        .map(|window| booth_digit(repr.as_ref(), WINDOW, window))
-        .collect();
 
     parallelize_chunks(g_lo, 1, |g_lo, start| {
-        let g_hi = &g_hi[start..];
-        let mut tmp = Vec::with_capacity(g_lo.len());
-        let mut multiples = vec![C::Curve::identity(); 1 << (WINDOW - 1)];
-        for (g_lo, g_hi) in g_lo.iter().zip(g_hi.iter()) {
-            let mut multiple = g_hi.to_curve();
-            for slot in multiples.iter_mut() {
-                *slot = multiple;
-                multiple += *g_hi;
-            }
-            let mut product = C::Curve::identity();
-            for digit in digits.iter().rev() {
-                (0..WINDOW).for_each(|_| product = product.double());
-                if digit.magnitude != 0 {
-                    let term = multiples[digit.magnitude - 1];
-                    if digit.negative {
-                        product -= term;
-                    } else {
-                        product += term;
-                    }
-                }
-            }
-            tmp.push(product + g_lo.to_curve());
+        let g_hi = &g_hi[start..][..g_lo.len()];
+        let mut tmp = vec![C::Curve::identity(); g_lo.len()];
+        C::Curve::batch_mul_same_scalar_vartime(g_hi, &challenge, &mut tmp);
+        for (product, g_lo) in tmp.iter_mut().zip(g_lo.iter()) {
+            *product += *g_lo;
         }
         C::Curve::batch_normalize_vartime(&tmp, g_lo);
     });
