@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use ff::PrimeField;
+use halo2_proofs::poly::commitment::commitment_tables_bytes;
 use pasta_curves::Fp;
 use serde::{Deserialize, Serialize};
 use zkinfer_circuits::{with_shape, Layout, Network, NetworkCircuit, ShapeKind, ShapeParams};
@@ -118,36 +119,48 @@ impl CostReport {
         }
     }
 
-    /// Polynomials the prover commits to: advice columns, permutation grand products (three
-    /// columns each at degree 5), three per lookup argument, and four quotient pieces.
-    pub fn committed_polynomials(&self) -> usize {
+    /// Polynomials the prover commits to whose values look random: permutation grand products
+    /// (three columns each at degree 5), three per lookup argument, and four quotient pieces.
+    pub fn full_width_polynomials(&self) -> usize {
         let degree = 5usize;
-        self.advice_columns
-            + self.equality_columns.div_ceil(degree - 2)
-            + 3 * self.lookups
-            + (degree - 1)
+        self.equality_columns.div_ceil(degree - 2) + 3 * self.lookups + (degree - 1)
+    }
+
+    /// Polynomials the prover commits to: the advice columns (small quantised values) and the
+    /// full-width ones.
+    pub fn committed_polynomials(&self) -> usize {
+        self.advice_columns + self.full_width_polynomials()
     }
 
     /// Predicted proving time in milliseconds on a 2-core machine like the one zkinfer is
-    /// developed on: each committed polynomial costs `2.1 ms + 5.4 µs · 2^k` (a fixed
-    /// overhead plus per-row work), fitted to `zkinfer bench` proofs of the six fixture models
-    /// at k = 6…12 (2026-12-02; within 10 % for five of them, 35 % high for the ResNet, whose
-    /// many digit columns hold small values that commit cheaply). Expect ±30 %: these machines
-    /// are noisy.
+    /// developed on, with `n = 2^k`:
+    ///
+    /// `0.285 ms` per committed polynomial, plus per row `1.16 µs` per advice column,
+    /// `1.71 µs` per full-width polynomial, `0.19 µs` per fixed column and `103 µs` for the
+    /// rest (gate evaluation, the opening argument).
+    ///
+    /// Fitted (least relative squares) to the median of 3 proofs of `zkinfer bench` on 17
+    /// model × shape pairs of the six fixtures, `k` = 6…13 (2026-12-02, patched prover with
+    /// commitment tables): within 6 % for 15 of them, 11 % and 17 % low for two small MLP
+    /// circuits. Expect ±30 % across sessions: these machines are noisy.
     pub fn predicted_prove_ms(&self) -> f64 {
         let n = (1usize << self.k) as f64;
-        self.committed_polynomials() as f64 * (2.1 + 0.0054 * n)
+        let per_row_us = 1.164 * self.advice_columns as f64
+            + 1.714 * self.full_width_polynomials() as f64
+            + 0.194 * self.fixed_columns as f64
+            + 103.5;
+        0.285 * self.committed_polynomials() as f64 + n * per_row_us / 1e3
     }
 
-    /// Predicted peak memory of key generation and proving in MiB: about 32 bytes per row for
-    /// each fixed column nine times over (values, coefficients, extended-domain evaluations), each
-    /// advice column six times and each permutation column five times, plus 40 MiB.
+    /// Predicted peak memory of key generation and proving in MiB: 32 bytes per row about
+    /// 6.2 times per fixed column (values, coefficients, extended-domain evaluations) and 11.4
+    /// times per advice column, the commitment tables, and 22 MiB. Fitted like the time, within
+    /// 7 % of the peak RSS of `zkinfer bench`.
     pub fn predicted_memory_mb(&self) -> f64 {
         let n = (1usize << self.k) as f64;
-        let cells = 9.0 * self.fixed_columns as f64
-            + 6.0 * self.advice_columns as f64
-            + 5.0 * self.equality_columns as f64;
-        40.0 + 32.0 * n * cells / (1024.0 * 1024.0)
+        let cells = 6.2 * self.fixed_columns as f64 + 11.4 * self.advice_columns as f64;
+        let tables = commitment_tables_bytes::<pasta_curves::EqAffine>(self.k) as f64;
+        22.0 + (32.0 * n * cells + tables) / (1024.0 * 1024.0)
     }
 
     /// The cost the compiler minimises when it picks a shape.

@@ -52,6 +52,17 @@ pub(crate) struct CommitmentTables<C: CurveAffine> {
 /// tables (two tables of `(2^k + 1) · (256/11 + 1)` affine points: 48 MiB at `k = 14`).
 pub const MAX_COMMITMENT_TABLE_K: u32 = 14;
 
+/// zkinfer patch: the memory, in bytes, that [`Params::precompute_commitment_tables`] takes
+/// for parameters of size `k` (0 above [`MAX_COMMITMENT_TABLE_K`]).
+pub fn commitment_tables_bytes<C: CurveAffine>(k: u32) -> usize {
+    if k > MAX_COMMITMENT_TABLE_K {
+        return 0;
+    }
+    let scalar_bits = <C::Scalar as PrimeField>::Repr::default().as_ref().len() * 8;
+    let windows = scalar_bits / table_window(k) + 1;
+    2 * ((1usize << k) + 1) * windows * std::mem::size_of::<C>()
+}
+
 impl<C: CurveAffine> Params<C> {
     /// Initializes parameters for the curve, given a random oracle to draw
     /// points from.
@@ -347,6 +358,8 @@ fn commitment_tables_change_no_commitment() {
         let tabled = plain.clone();
         tabled.precompute_commitment_tables();
         assert!(tabled.has_commitment_tables() && plain.has_commitment_tables());
+        let table_bytes = commitment_tables_bytes::<EqAffine>(k);
+        assert!(table_bytes > (1 << k) * 64 * 20, "{table_bytes} bytes at k = {k}");
         let fresh = Params::<EqAffine>::new(k);
         assert!(!fresh.has_commitment_tables());
         let domain = super::EvaluationDomain::new(1, k);
