@@ -790,9 +790,10 @@ fn test_multiexp_booth_boundaries() {
 
 #[test]
 fn test_multiexp_algorithm_selection() {
+    // zkinfer patch: below `MIN_PARALLEL_MULTIEXP` points one thread does the whole sum.
     assert!(!should_parallelize_multiexp(usize::MAX, 1));
-    assert!(!should_parallelize_multiexp(2, 2));
-    assert!(should_parallelize_multiexp(3, 2));
+    assert!(!should_parallelize_multiexp(MIN_PARALLEL_MULTIEXP - 1, 2));
+    assert!(should_parallelize_multiexp(MIN_PARALLEL_MULTIEXP, 2));
 }
 
 #[test]

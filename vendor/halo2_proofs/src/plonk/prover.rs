@@ -337,16 +337,23 @@ pub fn create_proof<
                 transcript.write_point(*commitment)?;
             }
 
-            let advice_polys: Vec<_> = advice
-                .clone()
+            // zkinfer patch: every column's interpolation and extended-domain evaluation is its
+            // own task (the FFTs inside still split), so the threads stay busy between
+            // columns instead of meeting after each small FFT.
+            let mut transformed = vec![None; advice.len()];
+            crate::multicore::scope(|scope| {
+                for (slot, values) in transformed.iter_mut().zip(&advice) {
+                    scope.spawn(move |_| {
+                        let coefficients = domain.lagrange_to_coeff(values.clone());
+                        let coset = domain.coeff_to_extended(coefficients.clone());
+                        *slot = Some((coefficients, coset));
+                    });
+                }
+            });
+            let (advice_polys, advice_cosets): (Vec<_>, Vec<_>) = transformed
                 .into_iter()
-                .map(|poly| domain.lagrange_to_coeff(poly))
-                .collect();
-
-            let advice_cosets: Vec<_> = advice_polys
-                .iter()
-                .map(|poly| domain.coeff_to_extended(poly.clone()))
-                .collect();
+                .map(|pair| pair.expect("every column transformed"))
+                .unzip();
 
             Ok(AdviceSingle {
                 advice_values: advice,

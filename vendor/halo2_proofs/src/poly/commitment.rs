@@ -359,7 +359,10 @@ fn commitment_tables_change_no_commitment() {
         tabled.precompute_commitment_tables();
         assert!(tabled.has_commitment_tables() && plain.has_commitment_tables());
         let table_bytes = commitment_tables_bytes::<EqAffine>(k);
-        assert!(table_bytes > (1 << k) * 64 * 20, "{table_bytes} bytes at k = {k}");
+        assert!(
+            table_bytes > (1 << k) * 64 * 20,
+            "{table_bytes} bytes at k = {k}"
+        );
         let fresh = Params::<EqAffine>::new(k);
         assert!(!fresh.has_commitment_tables());
         let domain = super::EvaluationDomain::new(1, k);

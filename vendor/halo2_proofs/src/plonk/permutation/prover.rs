@@ -1,4 +1,5 @@
 use group::ff::{Field, PrimeField};
+use group::Group;
 use pasta_curves::arithmetic::{CurveExt, VartimeBatchInvert};
 use rand_core::Rng;
 use std::iter::{self, ExactSizeIterator};
@@ -72,84 +73,55 @@ impl Argument {
         let chunk_len = pk.vk.cs_degree - 2;
         let blinding_factors = pk.vk.cs.blinding_factors();
 
-        // Each column gets its own delta power.
-        let mut deltaomega = C::Scalar::ONE;
-
-        // Track the "last" value from the previous column set
-        let mut last_z = C::Scalar::ONE;
-
-        let mut sets = vec![];
-
-        for (columns, permutations) in self
+        // zkinfer patch: the sets are independent except for the running product carried
+        // from one to the next, so their ratios, commitments and extended-domain evaluations
+        // are each computed for all sets at once (in parallel), and only the running
+        // products, which are cheap, one set after another. Transcript and randomness are
+        // consumed in the same order as before.
+        let sets_columns: Vec<_> = self
             .columns
             .chunks(chunk_len)
             .zip(pkey.permutations.chunks(chunk_len))
-        {
-            // Goal is to compute the products of fractions
-            //
-            // (p_j(\omega^i) + \delta^j \omega^i \beta + \gamma) /
-            // (p_j(\omega^i) + \beta s_j(\omega^i) + \gamma)
-            //
-            // where p_j(X) is the jth column in this permutation,
-            // and i is the ith row of the column.
+            .collect();
 
-            let mut modified_values = vec![C::Scalar::ONE; params.n as usize];
-
-            // Iterate over each column of the permutation
-            for (&column, permuted_column_values) in columns.iter().zip(permutations.iter()) {
-                let values = match column.column_type() {
-                    Any::Advice => advice,
-                    Any::Fixed => fixed,
-                    Any::Instance => instance,
-                };
-                parallelize(&mut modified_values, |modified_values, start| {
-                    for ((modified_values, value), permuted_value) in modified_values
-                        .iter_mut()
-                        .zip(values[column.index()][start..].iter())
-                        .zip(permuted_column_values[start..].iter())
-                    {
-                        *modified_values *= &(*beta * permuted_value + &*gamma + value);
-                    }
-                });
-            }
-
-            // Invert to obtain the denominator for the permutation product polynomial
-            modified_values.batch_invert_vartime();
-
-            // Iterate over each column again, this time finishing the computation
-            // of the entire fraction by computing the numerators
-            for &column in columns.iter() {
-                let omega = domain.get_omega();
-                let values = match column.column_type() {
-                    Any::Advice => advice,
-                    Any::Fixed => fixed,
-                    Any::Instance => instance,
-                };
-                parallelize(&mut modified_values, |modified_values, start| {
-                    let mut deltaomega = deltaomega * &omega.pow_vartime([start as u64]);
-                    for (modified_values, value) in modified_values
-                        .iter_mut()
-                        .zip(values[column.index()][start..].iter())
-                    {
-                        // Multiply by p_j(\omega^i) + \delta^j \omega^i \beta
-                        *modified_values *= &(deltaomega * &*beta + &*gamma + value);
-                        deltaomega *= &omega;
-                    }
-                });
+        // Each column gets its own delta power: the first column of set `s` starts at
+        // delta^(s · chunk_len).
+        let mut first_deltaomega = Vec::with_capacity(sets_columns.len());
+        let mut deltaomega = C::Scalar::ONE;
+        for (columns, _) in &sets_columns {
+            first_deltaomega.push(deltaomega);
+            for _ in columns.iter() {
                 deltaomega *= &C::Scalar::DELTA;
             }
+        }
 
-            // The modified_values vector is a vector of products of fractions
-            // of the form
-            //
-            // (p_j(\omega^i) + \delta^j \omega^i \beta + \gamma) /
-            // (p_j(\omega^i) + \beta s_j(\omega^i) + \gamma)
-            //
-            // where i is the index into modified_values, for the jth column in
-            // the permutation
+        let mut ratios: Vec<Vec<C::Scalar>> = vec![Vec::new(); sets_columns.len()];
+        crate::multicore::scope(|scope| {
+            for ((ratio, (columns, permutations)), &deltaomega) in
+                ratios.iter_mut().zip(&sets_columns).zip(&first_deltaomega)
+            {
+                scope.spawn(move |_| {
+                    *ratio = set_ratios(
+                        domain,
+                        params.n as usize,
+                        columns,
+                        permutations,
+                        deltaomega,
+                        advice,
+                        fixed,
+                        instance,
+                        beta,
+                        gamma,
+                    );
+                });
+            }
+        });
 
-            // Compute the evaluations of the permutation product polynomial
-            // over our domain, starting with z[0] = 1
+        // Compute the evaluations of the permutation product polynomials over our domain,
+        // each starting where the previous one ended (the first at 1).
+        let mut last_z = C::Scalar::ONE;
+        let mut products = Vec::with_capacity(ratios.len());
+        for modified_values in &ratios {
             let mut z = vec![last_z];
             for row in 1..(params.n as usize) {
                 let mut tmp = z[row - 1];
@@ -166,30 +138,118 @@ impl Argument {
             last_z = z[params.n as usize - (blinding_factors + 1)];
 
             let blind = Blind(C::Scalar::random(&mut rng));
+            products.push((z, blind));
+        }
+        drop(ratios);
 
-            let permutation_product_commitment_projective = params.commit_lagrange(&z, blind);
-            let permutation_product_blind = blind;
-            let z = domain.lagrange_to_coeff(z);
-            let permutation_product_poly = z.clone();
+        let mut commitments = vec![C::Curve::identity(); products.len()];
+        let mut transformed = vec![None; products.len()];
+        crate::multicore::scope(|scope| {
+            for ((commitment, transformed), (z, blind)) in commitments
+                .iter_mut()
+                .zip(transformed.iter_mut())
+                .zip(&products)
+            {
+                scope.spawn(move |_| {
+                    *commitment = params.commit_lagrange(z, *blind);
+                    let coefficients = domain.lagrange_to_coeff(z.clone());
+                    let coset = domain.coeff_to_extended(coefficients.clone());
+                    *transformed = Some((coefficients, coset));
+                });
+            }
+        });
+        let mut commitments_affine = vec![C::identity(); commitments.len()];
+        C::Curve::batch_normalize_vartime(&commitments, &mut commitments_affine);
 
-            let permutation_product_coset =
-                evaluator.register_poly(domain.coeff_to_extended(z.clone()));
-
-            let permutation_product_commitment =
-                permutation_product_commitment_projective.to_affine_vartime();
+        let mut sets = Vec::with_capacity(products.len());
+        for ((commitment, transformed), (_, blind)) in commitments_affine
+            .into_iter()
+            .zip(transformed)
+            .zip(products)
+        {
+            let (permutation_product_poly, coset) = transformed.expect("every set transformed");
+            let permutation_product_coset = evaluator.register_poly(coset);
 
             // Hash the permutation product commitment
-            transcript.write_point(permutation_product_commitment)?;
+            transcript.write_point(commitment)?;
 
             sets.push(CommittedSet {
                 permutation_product_poly,
                 permutation_product_coset,
-                permutation_product_blind,
+                permutation_product_blind: blind,
             });
         }
 
         Ok(Committed { sets })
     }
+}
+
+/// The ratios of one set of columns of the permutation argument, row by row:
+///
+/// (p_j(\omega^i) + \delta^j \omega^i \beta + \gamma) /
+/// (p_j(\omega^i) + \beta s_j(\omega^i) + \gamma)
+///
+/// multiplied over the set's columns `j`, with `deltaomega` the delta power of its first
+/// column.
+#[allow(clippy::too_many_arguments)]
+fn set_ratios<C: CurveAffine>(
+    domain: &crate::poly::EvaluationDomain<C::Scalar>,
+    n: usize,
+    columns: &[plonk::Column<Any>],
+    permutations: &[Polynomial<C::Scalar, LagrangeCoeff>],
+    mut deltaomega: C::Scalar,
+    advice: &[Polynomial<C::Scalar, LagrangeCoeff>],
+    fixed: &[Polynomial<C::Scalar, LagrangeCoeff>],
+    instance: &[Polynomial<C::Scalar, LagrangeCoeff>],
+    beta: ChallengeBeta<C>,
+    gamma: ChallengeGamma<C>,
+) -> Vec<C::Scalar> {
+    let mut modified_values = vec![C::Scalar::ONE; n];
+
+    // Iterate over each column of the permutation
+    for (&column, permuted_column_values) in columns.iter().zip(permutations.iter()) {
+        let values = match column.column_type() {
+            Any::Advice => advice,
+            Any::Fixed => fixed,
+            Any::Instance => instance,
+        };
+        parallelize(&mut modified_values, |modified_values, start| {
+            for ((modified_values, value), permuted_value) in modified_values
+                .iter_mut()
+                .zip(values[column.index()][start..].iter())
+                .zip(permuted_column_values[start..].iter())
+            {
+                *modified_values *= &(*beta * permuted_value + &*gamma + value);
+            }
+        });
+    }
+
+    // Invert to obtain the denominator for the permutation product polynomial
+    modified_values.batch_invert_vartime();
+
+    // Iterate over each column again, this time finishing the computation
+    // of the entire fraction by computing the numerators
+    for &column in columns.iter() {
+        let omega = domain.get_omega();
+        let values = match column.column_type() {
+            Any::Advice => advice,
+            Any::Fixed => fixed,
+            Any::Instance => instance,
+        };
+        parallelize(&mut modified_values, |modified_values, start| {
+            let mut deltaomega = deltaomega * &omega.pow_vartime([start as u64]);
+            for (modified_values, value) in modified_values
+                .iter_mut()
+                .zip(values[column.index()][start..].iter())
+            {
+                // Multiply by p_j(\omega^i) + \delta^j \omega^i \beta
+                *modified_values *= &(deltaomega * &*beta + &*gamma + value);
+                deltaomega *= &omega;
+            }
+        });
+        deltaomega *= &C::Scalar::DELTA;
+    }
+    modified_values
 }
 
 impl<C: CurveAffine, Ev: Copy + Send + Sync> Committed<C, Ev> {
