@@ -142,7 +142,9 @@ impl CostReport {
     /// Fitted (least relative squares) to the median of 3 proofs of `zkinfer bench` on 17
     /// model × shape pairs of the six fixtures, `k` = 6…13 (2026-12-02, patched prover with
     /// commitment tables): within 6 % for 15 of them, 11 % and 17 % low for two small MLP
-    /// circuits. Expect ±30 % across sessions: these machines are noisy.
+    /// circuits. The two prover changes that followed (parallel FFTs and permutation sets)
+    /// made the `k = 11–12` models 3–10 % faster than this predicts. Expect ±30 % across
+    /// sessions: these machines are noisy.
     pub fn predicted_prove_ms(&self) -> f64 {
         let n = (1usize << self.k) as f64;
         let per_row_us = 1.164 * self.advice_columns as f64
