@@ -177,6 +177,9 @@ shapes! {
     /// Convolutions of 3 × 3 kernels over 8 channels: a 72 × 8 tile (one row per position) and
     /// eight unit lanes.
     Conv72x8 / Conv72x8 = "conv72x8" { tile: 72 x 8, units: 8, remainder: false, product: 0, lookups: 0, instance: 4, hash: false }
+    /// `conv72x8` with twelve unit lanes: CNNs with several activations per multiply-accumulate
+    /// row (the CIFAR CNN's 22 554 rescales fit `k = 11` here, against `k = 12` with eight).
+    Conv72x8Wide / Conv72x8Wide = "conv72x8_wide" { tile: 72 x 8, units: 12, remainder: false, product: 0, lookups: 0, instance: 4, hash: false }
     /// Everything: a 16 × 8 tile, two unit lanes, an 8-pair product chip and a lookup lane.
     General / General = "general" { tile: 16 x 8, units: 2, remainder: true, product: 8, lookups: 1, instance: 2, hash: false }
     /// Everything, with four unit lanes.
@@ -218,6 +221,10 @@ macro_rules! with_shape {
             }
             K::Conv72x8 => {
                 type $S = $crate::shape::Conv72x8;
+                $body
+            }
+            K::Conv72x8Wide => {
+                type $S = $crate::shape::Conv72x8Wide;
                 $body
             }
             K::General => {

@@ -388,6 +388,49 @@ fn out_of_range_activation_is_refused_by_the_forward_pass() {
     );
 }
 
+/// A 3 × 3 convolution with 3 output channels over a 2 × 6 × 6 input, then rescale and ReLU:
+/// 108 units, spread over every unit lane of any shape.
+fn small_cnn() -> (Network, Vec<i64>) {
+    let mut rng = Lcg(11);
+    let (mut b, x) = NetworkBuilder::new("image", vec![1, 2, 6, 6]);
+    let conv = Conv2d {
+        in_channels: 2,
+        input: (6, 6),
+        kernel: (3, 3),
+        stride: (1, 1),
+        pads: [1, 1, 1, 1],
+        dilation: (1, 1),
+        groups: 1,
+    };
+    let acc = b.push(
+        "conv",
+        Op::Linear(conv.linear(3, rng.vec(54, 9), rng.vec(3, 30))),
+        vec![x],
+        vec![1, 3, 6, 6],
+    );
+    let relu = b.push(
+        "relu",
+        Op::Unit(UnitOp::elementwise(108, UnitKind::rescale(3, true))),
+        vec![acc],
+        vec![1, 3, 6, 6],
+    );
+    (b.finish(relu), Lcg(12).vec(72, 40))
+}
+
+#[test]
+fn every_shape_proves_a_small_cnn_and_rejects_a_changed_output() {
+    for &shape in zkinfer_circuits::ShapeKind::ALL {
+        let (network, input) = small_cnn();
+        zkinfer_circuits::with_shape!(shape, S => {
+            let s = setup::<S>(network, &input);
+            assert_eq!(s.check_honest(), Ok(()), "{shape:?}");
+            let mut public = s.witness.public.clone();
+            *public.last_mut().unwrap() += 1;
+            assert_rejected_by(&s.check(&s.witness, &public), &["permutation"]);
+        });
+    }
+}
+
 #[test]
 fn shape_column_counts_match_the_constraint_system() {
     use halo2_proofs::plonk::{Circuit, ConstraintSystem};

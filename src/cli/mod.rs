@@ -130,6 +130,8 @@ enum ShapeArg {
     Conv32x16Wide,
     /// 72 × 8 dense tile (3 × 3 kernels over 8 channels), eight unit lanes.
     Conv72x8,
+    /// 72 × 8 dense tile, twelve unit lanes.
+    Conv72x8Wide,
     /// Every engine: tile, units, product chip, lookup lane.
     General,
     /// Every engine, four unit lanes.
@@ -148,6 +150,7 @@ impl From<ShapeArg> for ShapeKind {
             ShapeArg::Conv32x16 => ShapeKind::Conv32x16,
             ShapeArg::Conv32x16Wide => ShapeKind::Conv32x16Wide,
             ShapeArg::Conv72x8 => ShapeKind::Conv72x8,
+            ShapeArg::Conv72x8Wide => ShapeKind::Conv72x8Wide,
             ShapeArg::General => ShapeKind::General,
             ShapeArg::GeneralWide => ShapeKind::GeneralWide,
             ShapeArg::GeneralHashed => ShapeKind::GeneralHashed,
