@@ -167,20 +167,25 @@ fn mlp_on_the_dense_shape_passes_and_uses_the_expected_rows() {
     assert_eq!(s.check_honest(), Ok(()));
 }
 
-/// conv 3×3 (pad 1) → rescale+ReLU → 2×2 max pool (max units) → residual-style add with a
-/// gathered slice → product with itself (x·xᵀ-like) → table → output, on 1×4×4 input.
-fn every_engine() -> (Network, Vec<i64>) {
-    let mut rng = Lcg(3);
-    let (mut b, x) = NetworkBuilder::new("image", vec![1, 1, 4, 4]);
-    let conv = Conv2d {
-        in_channels: 1,
-        input: (4, 4),
+/// A 3 × 3 convolution with stride 1 and padding 1 (output the size of the input).
+fn same_3x3(in_channels: usize, input: (usize, usize)) -> Conv2d {
+    Conv2d {
+        in_channels,
+        input,
         kernel: (3, 3),
         stride: (1, 1),
         pads: [1, 1, 1, 1],
         dilation: (1, 1),
         groups: 1,
-    };
+    }
+}
+
+/// conv 3×3 (pad 1) → rescale+ReLU → 2×2 max pool (max units) → residual-style add with a
+/// gathered slice → product with itself (x·xᵀ-like) → table → output, on 1×4×4 input.
+fn every_engine() -> (Network, Vec<i64>) {
+    let mut rng = Lcg(3);
+    let (mut b, x) = NetworkBuilder::new("image", vec![1, 1, 4, 4]);
+    let conv = same_3x3(1, (4, 4));
     let acc = b.push(
         "conv",
         Op::Linear(conv.linear(2, rng.vec(18, 9), rng.vec(2, 30))),
@@ -393,15 +398,7 @@ fn out_of_range_activation_is_refused_by_the_forward_pass() {
 fn small_cnn() -> (Network, Vec<i64>) {
     let mut rng = Lcg(11);
     let (mut b, x) = NetworkBuilder::new("image", vec![1, 2, 6, 6]);
-    let conv = Conv2d {
-        in_channels: 2,
-        input: (6, 6),
-        kernel: (3, 3),
-        stride: (1, 1),
-        pads: [1, 1, 1, 1],
-        dilation: (1, 1),
-        groups: 1,
-    };
+    let conv = same_3x3(2, (6, 6));
     let acc = b.push(
         "conv",
         Op::Linear(conv.linear(3, rng.vec(54, 9), rng.vec(3, 30))),

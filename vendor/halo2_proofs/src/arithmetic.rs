@@ -221,53 +221,55 @@ pub fn best_multiexp<C: CurveAffine>(coeffs: &[C::Scalar], bases: &[C]) -> C::Cu
 /// repeat the bucket sums and doublings for too little work.
 const MIN_PARALLEL_MULTIEXP: usize = 64;
 
-fn should_parallelize_multiexp(num_coeffs: usize, num_threads: usize) -> bool {
+pub(crate) fn should_parallelize_multiexp(num_coeffs: usize, num_threads: usize) -> bool {
     num_threads > 1 && num_coeffs >= MIN_PARALLEL_MULTIEXP
 }
 
 /// One thread's multi-exponentiation: small signed scalars and full-width scalars summed
 /// separately, each with its own window size.
 fn signed_multiexp_serial<C: CurveAffine>(coeffs: &[C::Scalar], bases: &[C]) -> C::Curve {
-    let mut small_values = Vec::with_capacity(coeffs.len());
-    let mut small_bases = Vec::with_capacity(coeffs.len());
-    let mut large_values = Vec::new();
-    let mut large_bases = Vec::new();
+    let mut small = (
+        Vec::with_capacity(coeffs.len()),
+        Vec::with_capacity(coeffs.len()),
+        0,
+    );
+    let mut large = (Vec::new(), Vec::new(), 0);
     for (coeff, base) in coeffs.iter().zip(bases) {
-        let repr = coeff.to_repr();
-        if let Some(value) = repr_as_u64(repr.as_ref()) {
-            if value != 0 {
-                small_values.push(value.to_le_bytes());
-                small_bases.push(*base);
-            }
-        } else if let Some(value) = repr_as_u64((-*coeff).to_repr().as_ref()) {
-            small_values.push(value.to_le_bytes());
-            small_bases.push(-*base);
-        } else {
-            large_values.push(repr);
-            large_bases.push(*base);
+        let (repr, negate, bits) = signed_repr(coeff);
+        if bits == 0 {
+            continue;
         }
+        let (values, bases, max_bits) = if bits <= 64 { &mut small } else { &mut large };
+        values.push(repr);
+        bases.push(if negate { -*base } else { *base });
+        *max_bits = (*max_bits).max(bits);
     }
-    let small_bits = small_values
-        .iter()
-        .map(|v| 64 - u64::from_le_bytes(*v).leading_zeros() as usize)
-        .max()
-        .unwrap_or(0);
-    let large_bits = large_values
-        .first()
-        .map_or(0, |repr| repr.as_ref().len() * u8::BITS as usize);
-    pippenger_serial(&small_values, &small_bases, small_bits)
-        + pippenger_serial(&large_values, &large_bases, large_bits)
+    pippenger_serial(&small.0, &small.1, small.2) + pippenger_serial(&large.0, &large.1, large.2)
 }
 
-/// The value of a little-endian representation if it fits in 64 bits.
-fn repr_as_u64(bytes: &[u8]) -> Option<u64> {
-    let (low, high) = bytes.split_at(bytes.len().min(8));
-    if high.iter().any(|&b| b != 0) {
-        return None;
+/// zkinfer patch: of `x` and `-x`, the one with fewer significant bits, whether it is the
+/// negation (to be folded into the base), and its significant bits — so that a small negative
+/// value (a field element near the modulus) is as cheap to multiply as a small positive one.
+pub(crate) fn signed_repr<F: PrimeField>(x: &F) -> (F::Repr, bool, usize) {
+    let repr = x.to_repr();
+    let negated = (-*x).to_repr();
+    let (bits, negated_bits) = (
+        significant_bits(repr.as_ref()),
+        significant_bits(negated.as_ref()),
+    );
+    if negated_bits < bits {
+        (negated, true, negated_bits)
+    } else {
+        (repr, false, bits)
     }
-    let mut le = [0u8; 8];
-    le[..low.len()].copy_from_slice(low);
-    Some(u64::from_le_bytes(le))
+}
+
+/// Index of the highest set bit plus one of a little-endian integer (0 for zero).
+pub(crate) fn significant_bits(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .rposition(|&b| b != 0)
+        .map_or(0, |i| i * 8 + (8 - bytes[i].leading_zeros() as usize))
 }
 
 /// The window size that minimises the additions of a Pippenger over `n` scalars of `bits`

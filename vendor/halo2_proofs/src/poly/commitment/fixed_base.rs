@@ -15,16 +15,15 @@ use std::fmt;
 use ff::PrimeField;
 use group::{Curve, Group};
 
-use crate::arithmetic::{booth_digit, Bucket, CurveAffine};
+use crate::arithmetic::{
+    booth_digit, should_parallelize_multiexp, signed_repr, Bucket, CurveAffine,
+};
 use crate::multicore;
 
 /// Bits in the little-endian representation of a scalar that the tables cover.
 fn repr_bits<C: CurveAffine>() -> usize {
     <C::Scalar as PrimeField>::Repr::default().as_ref().len() * u8::BITS as usize
 }
-
-/// Below this many scalars a multiplication runs on one thread.
-const MIN_PARALLEL: usize = 64;
 
 /// The window size of the tables for `2^k` bases: the per-thread cost of a full-width
 /// multiplication, `n/threads · (256/c + 1)` additions plus `2^c` for the buckets, is near
@@ -100,7 +99,7 @@ impl<C: CurveAffine> FixedBaseTable<C> {
     pub(crate) fn multiexp(&self, coeffs: &[C::Scalar]) -> C::Curve {
         assert!(coeffs.len() <= self.len(), "more scalars than table bases");
         let threads = multicore::current_num_threads();
-        if threads < 2 || coeffs.len() < MIN_PARALLEL {
+        if !should_parallelize_multiexp(coeffs.len(), threads) {
             return self.multiexp_serial(coeffs, 0);
         }
         let chunk = coeffs.len().div_ceil(threads);
@@ -122,17 +121,7 @@ impl<C: CurveAffine> FixedBaseTable<C> {
         let mut buckets = vec![Bucket::<C>::None; 1 << (self.window - 1)];
         let mut top = 0;
         for (i, coeff) in coeffs.iter().enumerate() {
-            // Of `x` and `-x`, take the one with fewer significant bits and fold the sign
-            // into the base: a small negative value is then as cheap as a small positive one.
-            let repr = coeff.to_repr();
-            let negated = (-*coeff).to_repr();
-            let (repr, negate) =
-                if significant_bits(negated.as_ref()) < significant_bits(repr.as_ref()) {
-                    (negated, true)
-                } else {
-                    (repr, false)
-                };
-            let bits = significant_bits(repr.as_ref());
+            let (repr, negate, bits) = signed_repr(coeff);
             if bits == 0 {
                 continue;
             }
@@ -162,17 +151,10 @@ impl<C: CurveAffine> FixedBaseTable<C> {
     }
 }
 
-/// Index of the highest set bit plus one of a little-endian integer (0 for zero).
-fn significant_bits(bytes: &[u8]) -> usize {
-    bytes
-        .iter()
-        .rposition(|&b| b != 0)
-        .map_or(0, |i| i * 8 + (8 - bytes[i].leading_zeros() as usize))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::arithmetic::significant_bits;
     use crate::arithmetic::small_multiexp;
     use crate::pasta::{EqAffine, Fp};
     use ff::Field;
