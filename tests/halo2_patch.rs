@@ -50,6 +50,38 @@ fn multiexp_equals_double_and_add_for_every_size_and_kind_of_scalar() {
     }
 }
 
+/// The batched affine additions inside `best_multiexp` fall back to projective arithmetic when
+/// two points of a bucket are equal, opposite or the identity: repeated, negated and identity
+/// bases exercise every such case.
+#[test]
+fn multiexp_handles_repeated_negated_and_identity_bases() {
+    let mut rng = UnwrapErr(SysRng);
+    let p = (Eq::generator() * Fp::random(&mut rng)).to_affine();
+    let q = (Eq::generator() * Fp::random(&mut rng)).to_affine();
+    let identity = Eq::identity().to_affine();
+    for n in [8, 70, 300] {
+        let bases: Vec<EqAffine> = (0..n)
+            .map(|i| match i % 4 {
+                0 => p,
+                1 => -p,
+                2 => q,
+                _ => identity,
+            })
+            .collect();
+        for scalars in [
+            mixed_scalars(n),
+            vec![Fp::from(3); n],
+            (0..n).map(|i| Fp::from(i as u64 % 3)).collect(),
+        ] {
+            assert_eq!(
+                best_multiexp(&scalars, &bases),
+                small_multiexp(&scalars, &bases),
+                "n = {n}"
+            );
+        }
+    }
+}
+
 #[test]
 fn commitments_with_base_tables_equal_commitments_without() {
     let mut rng = UnwrapErr(SysRng);

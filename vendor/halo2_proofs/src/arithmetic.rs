@@ -7,6 +7,9 @@ pub use pasta_curves::arithmetic::*;
 
 use crate::multicore;
 
+pub(crate) mod affine_buckets;
+use affine_buckets::{bucket_sums, weighted_sum, AffinePoint, BucketEntry};
+
 /// This represents an element of a group with basic operations that can be
 /// performed. This allows an FFT implementation (for example) to operate
 /// generically over either a field or elliptic curve group.
@@ -20,37 +23,6 @@ where
     Scalar: Field,
     T: Copy + Send + Sync + 'static + GroupOpsOwned + ScalarMulOwned<Scalar>,
 {
-}
-
-#[derive(Clone, Copy)]
-pub(crate) enum Bucket<C: CurveAffine> {
-    None,
-    Affine(C),
-    Projective(C::Curve),
-}
-
-impl<C: CurveAffine> Bucket<C> {
-    pub(crate) fn add_assign(&mut self, other: C) {
-        *self = match *self {
-            Bucket::None => Bucket::Affine(other),
-            Bucket::Affine(a) => Bucket::Projective(a + other),
-            Bucket::Projective(mut a) => {
-                a += other;
-                Bucket::Projective(a)
-            }
-        }
-    }
-
-    pub(crate) fn add(self, mut other: C::Curve) -> C::Curve {
-        match self {
-            Bucket::None => other,
-            Bucket::Affine(a) => {
-                other += a;
-                other
-            }
-            Bucket::Projective(a) => other + &a,
-        }
-    }
 }
 
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -118,44 +90,6 @@ fn booth_window_count<R: AsRef<[u8]>>(reprs: &[R], window_bits: usize) -> usize 
     // representation ends on a window boundary. Otherwise, the last partial
     // window cannot produce a carry.
     repr_bits / window_bits + 1
-}
-
-#[derive(Clone)]
-struct BoothBuckets<C: CurveAffine> {
-    c: usize,
-    coeffs: Vec<Bucket<C>>,
-}
-
-impl<C: CurveAffine> BoothBuckets<C> {
-    fn new(c: usize) -> Self {
-        Self {
-            c,
-            coeffs: vec![Bucket::None; 1 << (c - 1)],
-        }
-    }
-
-    fn sum<R: AsRef<[u8]>>(&mut self, coeffs: &[R], bases: &[C], i: usize) -> C::Curve {
-        // Recode each scalar window into a signed digit and add its base to
-        // the bucket for the digit's magnitude.
-        for (coeff, base) in coeffs.iter().zip(bases.iter()) {
-            let digit = booth_digit(coeff.as_ref(), self.c, i);
-            if digit.magnitude != 0 {
-                let base = if digit.negative { -*base } else { *base };
-                self.coeffs[digit.magnitude - 1].add_assign(base);
-            }
-        }
-        // Summation by parts
-        // e.g. 3a + 2b + 1c = a +
-        //                    (a) + b +
-        //                    ((a) + b) + c
-        let mut acc = C::Curve::identity();
-        let mut sum = C::Curve::identity();
-        self.coeffs.iter().rev().for_each(|b| {
-            sum = b.add(sum);
-            acc += sum;
-        });
-        acc
-    }
 }
 
 /// Performs a small multi-exponentiation operation.
@@ -272,16 +206,18 @@ pub(crate) fn significant_bits(bytes: &[u8]) -> usize {
         .map_or(0, |i| i * 8 + (8 - bytes[i].leading_zeros() as usize))
 }
 
-/// The window size that minimises the additions of a Pippenger over `n` scalars of `bits`
-/// bits: per window, one addition per point and two per (signed-digit) bucket.
+/// The window size that minimises the cost of a Pippenger over `n` scalars of `bits` bits:
+/// per window, one batched affine addition per point (about 6 field multiplications) and two
+/// projective additions per (signed-digit) bucket (about 27).
 fn pippenger_window(n: usize, bits: usize) -> usize {
     (1..=bits.clamp(1, 16))
-        .min_by_key(|&c| (bits / c + 1) * (n + (1usize << c)))
+        .min_by_key(|&c| (bits / c + 1) * (6 * n + 27 * (1usize << (c - 1))))
         .expect("at least one window size")
 }
 
 /// Pippenger's bucket method on one thread, windows combined by Horner's rule. `reprs` are
-/// little-endian scalars below `2^bits`.
+/// little-endian scalars below `2^bits`. zkinfer patch: the buckets of every window are
+/// summed together with batched affine additions.
 fn pippenger_serial<C: CurveAffine, R: AsRef<[u8]>>(
     reprs: &[R],
     bases: &[C],
@@ -293,12 +229,28 @@ fn pippenger_serial<C: CurveAffine, R: AsRef<[u8]>>(
     let c = pippenger_window(reprs.len(), bits);
     // One more window than `bits / c` takes the carry of the top signed digit.
     let windows = bits / c + 1;
+    let buckets = 1 << (c - 1);
+    let points: Vec<_> = bases.iter().map(AffinePoint::from_affine).collect();
+    let mut entries = Vec::with_capacity(reprs.len() * windows);
+    for (i, repr) in reprs.iter().enumerate() {
+        for window in 0..windows {
+            let digit = booth_digit(repr.as_ref(), c, window);
+            if digit.magnitude != 0 {
+                entries.push(BucketEntry::new(
+                    window * buckets + digit.magnitude - 1,
+                    i,
+                    digit.negative,
+                ));
+            }
+        }
+    }
+    let sums = bucket_sums::<C>(&points, &entries, windows * buckets);
     let mut acc = C::Curve::identity();
-    for window in (0..windows).rev() {
+    for (window, sums) in sums.chunks(buckets).enumerate().rev() {
         if window + 1 != windows {
             (0..c).for_each(|_| acc = acc.double());
         }
-        acc += BoothBuckets::new(c).sum(reprs, bases, window);
+        acc += weighted_sum::<C>(sums);
     }
     acc
 }

@@ -174,6 +174,12 @@ impl<C: CurveAffine> Params<C> {
         self.tables.get().is_some()
     }
 
+    /// zkinfer patch: `Σ coeffs[i] · G[first + i]` from the tables, if they were built.
+    pub(crate) fn multiexp_g_from(&self, first: usize, coeffs: &[C::Scalar]) -> Option<C::Curve> {
+        let tables = self.tables.get()?;
+        Some(tables.g.multiexp_from(first, coeffs))
+    }
+
     /// This computes a commitment to a polynomial described by the provided
     /// slice of coefficients. The commitment will be blinded by the blinding
     /// factor `r`.

@@ -15,9 +15,8 @@ use std::fmt;
 use ff::PrimeField;
 use group::{Curve, Group};
 
-use crate::arithmetic::{
-    booth_digit, should_parallelize_multiexp, signed_repr, Bucket, CurveAffine,
-};
+use crate::arithmetic::affine_buckets::{weighted_bucket_sum, AffinePoint, BucketEntry};
+use crate::arithmetic::{booth_digit, should_parallelize_multiexp, signed_repr, CurveAffine};
 use crate::multicore;
 
 /// Bits in the little-endian representation of a scalar that the tables cover.
@@ -40,7 +39,7 @@ pub(crate) struct FixedBaseTable<C: CurveAffine> {
     /// signed digit.
     windows: usize,
     /// `multiples[i · windows + j] = 2^(c·j) · bases[i]`.
-    multiples: Vec<C>,
+    multiples: Vec<AffinePoint<C::Base>>,
 }
 
 impl<C: CurveAffine> fmt::Debug for FixedBaseTable<C> {
@@ -58,7 +57,7 @@ impl<C: CurveAffine> FixedBaseTable<C> {
     pub(crate) fn new(bases: &[C], window: usize) -> Self {
         assert!((1..=16).contains(&window));
         let windows = repr_bits::<C>() / window + 1;
-        let mut multiples = vec![C::identity(); bases.len() * windows];
+        let mut multiples = vec![AffinePoint::from_affine(&C::identity()); bases.len() * windows];
         let threads = multicore::current_num_threads().max(1);
         let bases_per_chunk = bases.len().div_ceil(threads).max(1);
         multicore::scope(|scope| {
@@ -75,7 +74,11 @@ impl<C: CurveAffine> FixedBaseTable<C> {
                             (0..window).for_each(|_| multiple = multiple.double());
                         }
                     }
-                    C::Curve::batch_normalize(&projective, out);
+                    let mut affine = vec![C::identity(); projective.len()];
+                    C::Curve::batch_normalize(&projective, &mut affine);
+                    for (slot, point) in out.iter_mut().zip(&affine) {
+                        *slot = AffinePoint::from_affine(point);
+                    }
                 });
             }
         });
@@ -97,10 +100,22 @@ impl<C: CurveAffine> FixedBaseTable<C> {
     ///
     /// Panics if there are more scalars than bases.
     pub(crate) fn multiexp(&self, coeffs: &[C::Scalar]) -> C::Curve {
-        assert!(coeffs.len() <= self.len(), "more scalars than table bases");
+        self.multiexp_from(0, coeffs)
+    }
+
+    /// `Σ coeffs[i] · bases[first + i]`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the scalars run past the last base.
+    pub(crate) fn multiexp_from(&self, first: usize, coeffs: &[C::Scalar]) -> C::Curve {
+        assert!(
+            first + coeffs.len() <= self.len(),
+            "more scalars than table bases"
+        );
         let threads = multicore::current_num_threads();
         if !should_parallelize_multiexp(coeffs.len(), threads) {
-            return self.multiexp_serial(coeffs, 0);
+            return self.multiexp_serial(coeffs, first);
         }
         let chunk = coeffs.len().div_ceil(threads);
         let mut partial = vec![C::Curve::identity(); coeffs.len().div_ceil(chunk)];
@@ -108,7 +123,7 @@ impl<C: CurveAffine> FixedBaseTable<C> {
             for (index, (result, coeffs)) in
                 partial.iter_mut().zip(coeffs.chunks(chunk)).enumerate()
             {
-                scope.spawn(move |_| *result = self.multiexp_serial(coeffs, index * chunk));
+                scope.spawn(move |_| *result = self.multiexp_serial(coeffs, first + index * chunk));
             }
         });
         partial
@@ -118,36 +133,28 @@ impl<C: CurveAffine> FixedBaseTable<C> {
 
     /// One thread's share: the scalars of bases `first..first + coeffs.len()`.
     fn multiexp_serial(&self, coeffs: &[C::Scalar], first: usize) -> C::Curve {
-        let mut buckets = vec![Bucket::<C>::None; 1 << (self.window - 1)];
+        let mut entries = Vec::with_capacity(coeffs.len() * 2);
         let mut top = 0;
         for (i, coeff) in coeffs.iter().enumerate() {
             let (repr, negate, bits) = signed_repr(coeff);
             if bits == 0 {
                 continue;
             }
-            let multiples = &self.multiples[(first + i) * self.windows..][..self.windows];
             let windows_used = (bits / self.window + 1).min(self.windows);
-            for (j, multiple) in multiples.iter().enumerate().take(windows_used) {
+            let multiples = (first + i) * self.windows;
+            for j in 0..windows_used {
                 let digit = booth_digit(repr.as_ref(), self.window, j);
                 if digit.magnitude != 0 {
-                    let point = if digit.negative != negate {
-                        -*multiple
-                    } else {
-                        *multiple
-                    };
-                    buckets[digit.magnitude - 1].add_assign(point);
+                    entries.push(BucketEntry::new(
+                        digit.magnitude - 1,
+                        multiples + j,
+                        digit.negative != negate,
+                    ));
                     top = top.max(digit.magnitude);
                 }
             }
         }
-        // Summation by parts: Σ_m m · bucket[m] = Σ_m (Σ_{m' ≥ m} bucket[m']).
-        let mut acc = C::Curve::identity();
-        let mut running = C::Curve::identity();
-        for bucket in buckets[..top].iter().rev() {
-            running = bucket.add(running);
-            acc += running;
-        }
-        acc
+        weighted_bucket_sum::<C>(&self.multiples, &entries, top)
     }
 }
 
@@ -189,6 +196,12 @@ mod tests {
                     table.multiexp(&scalars[..len]),
                     small_multiexp(&scalars[..len], &bases[..len]),
                     "n = {n}, window = {window}, len = {len}"
+                );
+                let first = n - len;
+                assert_eq!(
+                    table.multiexp_from(first, &scalars[..len]),
+                    small_multiexp(&scalars[..len], &bases[first..]),
+                    "n = {n}, window = {window}, len = {len} from {first}"
                 );
             }
         }

@@ -101,8 +101,21 @@ pub fn create_proof<C: CurveAffine, E: EncodedChallenge<C>, R: Rng, T: Transcrip
         //
         // TODO: If we modify multiexp to take "extra" bases, we could speed
         // this piece up a bit by combining the multiexps.
-        let l_j = best_multiexp(&p_prime[half..], &g_prime[0..half]);
-        let r_j = best_multiexp(&p_prime[0..half], &g_prime[half..]);
+        // zkinfer patch: the first round's generators are still `G`, whose tables the
+        // commitments use.
+        let tabled = (j == 0)
+            .then(|| {
+                let l_j = params.multiexp_g_from(0, &p_prime[half..])?;
+                let r_j = params.multiexp_g_from(half, &p_prime[0..half])?;
+                Some((l_j, r_j))
+            })
+            .flatten();
+        let (l_j, r_j) = tabled.unwrap_or_else(|| {
+            (
+                best_multiexp(&p_prime[half..], &g_prime[0..half]),
+                best_multiexp(&p_prime[0..half], &g_prime[half..]),
+            )
+        });
         let value_l_j = compute_inner_product(&p_prime[half..], &b[0..half]);
         let value_r_j = compute_inner_product(&p_prime[0..half], &b[half..]);
         let l_j_randomness = C::Scalar::random(&mut rng);
