@@ -16,6 +16,7 @@ use crate::poly::{
 use crate::transcript::{ChallengeScalar, EncodedChallenge, Transcript};
 
 mod assigned;
+mod bilinear;
 mod circuit;
 mod error;
 mod keygen;

@@ -4,9 +4,10 @@ use std::iter;
 use std::ops::RangeTo;
 
 use super::{
+    bilinear,
     circuit::{
-        Advice, Any, Assignment, Circuit, Column, ConstraintSystem, Fixed, FloorPlanner, Instance,
-        Selector,
+        Advice, Any, Assignment, Circuit, Column, ConstraintSystem, Expression, Fixed,
+        FloorPlanner, Instance, Selector,
     },
     lookup, permutation, vanishing, ChallengeBeta, ChallengeGamma, ChallengeTheta, ChallengeX,
     ChallengeY, Error, ProvingKey,
@@ -568,49 +569,91 @@ pub fn create_proof<
         })
         .unzip();
 
-    let expressions = advice_cosets
-        .iter()
-        .zip(instance_cosets.iter())
-        .zip(permutation_expressions)
-        .zip(lookup_expressions)
-        .flat_map(
-            |(((advice_cosets, instance_cosets), permutation_expressions), lookup_expressions)| {
-                let fixed_cosets = &fixed_cosets;
-                iter::empty()
-                    // Custom constraints
-                    .chain(meta.gates.iter().flat_map(move |gate| {
-                        gate.polynomials().iter().map(move |expr| {
-                            expr.evaluate(
-                                &poly::Ast::ConstantTerm,
-                                &|_| panic!("virtual selectors are removed during optimization"),
-                                &|query| {
-                                    fixed_cosets[query.column_index]
-                                        .with_rotation(query.rotation)
-                                        .into()
-                                },
-                                &|query| {
-                                    advice_cosets[query.column_index]
-                                        .with_rotation(query.rotation)
-                                        .into()
-                                },
-                                &|query| {
-                                    instance_cosets[query.column_index]
-                                        .with_rotation(query.rotation)
-                                        .into()
-                                },
-                                &|a| -a,
-                                &|a, b| a + b,
-                                &|a, b| a * b,
-                                &|a, scalar| a * scalar,
-                            )
-                        })
-                    }))
-                    // Permutation constraints, if any.
-                    .chain(permutation_expressions)
-                    // Lookup constraints, if any.
-                    .chain(lookup_expressions.into_iter().flatten())
-            },
+    // zkinfer patch: gate terms that are a fixed column times an advice column are gathered
+    // by advice column and evaluated through combined fixed polynomials (see `bilinear`); the
+    // rest of each gate polynomial is evaluated as before.
+    let gate_polynomials: Vec<_> = meta.gates.iter().flat_map(|g| g.polynomials()).collect();
+    let plan = bilinear::Plan::new(&gate_polynomials);
+    let mut expressions = Vec::new();
+    let mut gate_offsets = Vec::new();
+    for (((advice_cosets, instance_cosets), permutation_expressions), lookup_expressions) in
+        advice_cosets
+            .iter()
+            .zip(instance_cosets.iter())
+            .zip(permutation_expressions)
+            .zip(lookup_expressions)
+    {
+        let to_ast = |expr: &Expression<C::Scalar>| {
+            expr.evaluate(
+                &poly::Ast::ConstantTerm,
+                &|_| panic!("virtual selectors are removed during optimization"),
+                &|query| {
+                    fixed_cosets[query.column_index]
+                        .with_rotation(query.rotation)
+                        .into()
+                },
+                &|query| {
+                    advice_cosets[query.column_index]
+                        .with_rotation(query.rotation)
+                        .into()
+                },
+                &|query| {
+                    instance_cosets[query.column_index]
+                        .with_rotation(query.rotation)
+                        .into()
+                },
+                &|a| -a,
+                &|a, b| a + b,
+                &|a, b| a * b,
+                &|a, scalar| a * scalar,
+            )
+        };
+        gate_offsets.push(expressions.len());
+        // Custom constraints
+        for (split, &polynomial) in plan.constraints.iter().zip(&gate_polynomials) {
+            if split.terms.is_empty() {
+                expressions.push(to_ast(polynomial));
+                continue;
+            }
+            let rest = split
+                .rest
+                .iter()
+                .map(|&(coeff, addend)| {
+                    let ast = to_ast(addend);
+                    if coeff == C::Scalar::ONE {
+                        ast
+                    } else {
+                        ast * coeff
+                    }
+                })
+                .reduce(|sum, ast| sum + ast);
+            expressions.push(rest.unwrap_or(poly::Ast::ConstantTerm(C::Scalar::ZERO)));
+        }
+        // Permutation constraints, if any.
+        expressions.extend(permutation_expressions);
+        // Lookup constraints, if any.
+        expressions.extend(lookup_expressions.into_iter().flatten());
+    }
+    if plan.gathers_any() {
+        let advice_polys: Vec<&[_]> = advice.iter().map(|a| &a.advice_cosets[..]).collect();
+        let gathered = bilinear::gathered_numerator(
+            &plan,
+            domain,
+            &pk.fixed_polys,
+            &advice_polys,
+            &gate_offsets,
+            expressions.len(),
+            *y,
         );
+        // The last constraint has weight y^0: adding the gathered share there adds it as is.
+        let gathered = poly::Ast::from(coset_evaluator.register_poly(gathered));
+        let last = expressions.pop();
+        expressions.push(match last {
+            Some(last) => last + gathered,
+            None => gathered,
+        });
+    }
+    let expressions = expressions.into_iter();
 
     // Construct the vanishing argument's h(X) commitments
     let vanishing = vanishing.construct(

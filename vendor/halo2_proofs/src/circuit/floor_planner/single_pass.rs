@@ -74,6 +74,40 @@ impl<'a, F: Field, CS: Assignment<F>> SingleChipLayouter<'a, F, CS> {
     }
 }
 
+impl<'a, F: Field, CS: Assignment<F> + 'a> SingleChipLayouter<'a, F, CS> {
+    /// Assigns a region's constants. For the simple floor planner, we assign constants in
+    /// order in the first `constants` column.
+    fn assign_constants(&mut self, constants: Vec<(Assigned<F>, Cell)>) -> Result<(), Error> {
+        if self.constants.is_empty() {
+            if !constants.is_empty() {
+                return Err(Error::NotEnoughColumnsForConstants);
+            }
+        } else {
+            let constants_column = self.constants[0];
+            let next_constant_row = self
+                .columns
+                .entry(Column::<Any>::from(constants_column).into())
+                .or_default();
+            for (constant, advice) in constants {
+                self.cs.assign_fixed(
+                    || format!("Constant({:?})", constant.evaluate()),
+                    constants_column,
+                    *next_constant_row,
+                    || Value::known(constant),
+                )?;
+                self.cs.copy(
+                    constants_column.into(),
+                    *next_constant_row,
+                    advice.column,
+                    *self.regions[*advice.region_index] + advice.row_offset,
+                )?;
+                *next_constant_row += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl<'a, F: Field, CS: Assignment<F> + 'a> Layouter<F> for SingleChipLayouter<'a, F, CS> {
     type Root = Self;
 
@@ -84,6 +118,29 @@ impl<'a, F: Field, CS: Assignment<F> + 'a> Layouter<F> for SingleChipLayouter<'a
         NR: Into<String>,
     {
         let region_index = self.regions.len();
+
+        // zkinfer patch: a region laid out before any other starts at row 0 whatever its
+        // columns, so it needs no measuring pass: its shape is recorded while its cells are
+        // assigned. (A circuit laid out as one large region synthesizes in one pass instead
+        // of two.)
+        if self.columns.is_empty() {
+            self.regions.push(0.into());
+            self.cs.enter_region(name);
+            let mut region = SingleChipLayouterRegion::new(self, region_index.into());
+            region.shape = Some(TrackedShape::new(region_index.into()));
+            let result = {
+                let region: &mut dyn RegionLayouter<F> = &mut region;
+                assignment(region.into())
+            }?;
+            let constants_to_assign = std::mem::take(&mut region.constants);
+            let shape = region.shape.take().expect("tracked").shape;
+            self.cs.exit_region();
+            for column in shape.columns {
+                self.columns.insert(column, shape.row_count);
+            }
+            self.assign_constants(constants_to_assign)?;
+            return Ok(result);
+        }
 
         // Get shape of the region.
         let mut shape = RegionShape::new(region_index.into());
@@ -114,35 +171,7 @@ impl<'a, F: Field, CS: Assignment<F> + 'a> Layouter<F> for SingleChipLayouter<'a
         }?;
         let constants_to_assign = region.constants;
         self.cs.exit_region();
-
-        // Assign constants. For the simple floor planner, we assign constants in order in
-        // the first `constants` column.
-        if self.constants.is_empty() {
-            if !constants_to_assign.is_empty() {
-                return Err(Error::NotEnoughColumnsForConstants);
-            }
-        } else {
-            let constants_column = self.constants[0];
-            let next_constant_row = self
-                .columns
-                .entry(Column::<Any>::from(constants_column).into())
-                .or_default();
-            for (constant, advice) in constants_to_assign {
-                self.cs.assign_fixed(
-                    || format!("Constant({:?})", constant.evaluate()),
-                    constants_column,
-                    *next_constant_row,
-                    || Value::known(constant),
-                )?;
-                self.cs.copy(
-                    constants_column.into(),
-                    *next_constant_row,
-                    advice.column,
-                    *self.regions[*advice.region_index] + advice.row_offset,
-                )?;
-                *next_constant_row += 1;
-            }
-        }
+        self.assign_constants(constants_to_assign)?;
 
         Ok(result)
     }
@@ -220,6 +249,38 @@ struct SingleChipLayouterRegion<'r, 'a, F: Field, CS: Assignment<F> + 'a> {
     region_index: RegionIndex,
     /// Stores the constants to be assigned, and the cells to which they are copied.
     constants: Vec<(Assigned<F>, Cell)>,
+    /// zkinfer patch: the region's shape, recorded while assigning, if it was not measured.
+    shape: Option<TrackedShape>,
+}
+
+/// zkinfer patch: a region's shape recorded cell by cell, remembering the columns already
+/// seen in a bitmap so that each cell costs a lookup, not a hash-set insertion.
+struct TrackedShape {
+    shape: RegionShape,
+    /// Per kind of column, whether each index was seen.
+    seen: [Vec<bool>; 4],
+}
+
+impl TrackedShape {
+    fn new(region_index: RegionIndex) -> Self {
+        Self {
+            shape: RegionShape::new(region_index),
+            seen: Default::default(),
+        }
+    }
+
+    /// Records a cell of `column` (kind 0 advice, 1 fixed, 2 instance, 3 selector) at `offset`.
+    fn record(&mut self, kind: u8, index: usize, column: RegionColumn, offset: usize) {
+        self.shape.row_count = cmp::max(self.shape.row_count, offset + 1);
+        let seen = &mut self.seen[kind as usize];
+        if seen.len() <= index {
+            seen.resize(index + 1, false);
+        }
+        if !seen[index] {
+            seen[index] = true;
+            self.shape.columns.insert(column);
+        }
+    }
 }
 
 impl<'r, 'a, F: Field, CS: Assignment<F> + 'a> fmt::Debug
@@ -239,6 +300,7 @@ impl<'r, 'a, F: Field, CS: Assignment<F> + 'a> SingleChipLayouterRegion<'r, 'a, 
             layouter,
             region_index,
             constants: vec![],
+            shape: None,
         }
     }
 }
@@ -252,6 +314,9 @@ impl<'r, 'a, F: Field, CS: Assignment<F> + 'a> RegionLayouter<F>
         selector: &Selector,
         offset: usize,
     ) -> Result<(), Error> {
+        if let Some(shape) = &mut self.shape {
+            shape.record(3, selector.0, (*selector).into(), offset);
+        }
         self.layouter.cs.enable_selector(
             annotation,
             selector,
@@ -266,6 +331,14 @@ impl<'r, 'a, F: Field, CS: Assignment<F> + 'a> RegionLayouter<F>
         offset: usize,
         to: &'v mut (dyn FnMut() -> Value<Assigned<F>> + 'v),
     ) -> Result<Cell, Error> {
+        if let Some(shape) = &mut self.shape {
+            shape.record(
+                0,
+                column.index(),
+                Column::<Any>::from(column).into(),
+                offset,
+            );
+        }
         self.layouter.cs.assign_advice(
             annotation,
             column,
@@ -331,6 +404,14 @@ impl<'r, 'a, F: Field, CS: Assignment<F> + 'a> RegionLayouter<F>
         offset: usize,
         to: &'v mut (dyn FnMut() -> Value<Assigned<F>> + 'v),
     ) -> Result<Cell, Error> {
+        if let Some(shape) = &mut self.shape {
+            shape.record(
+                1,
+                column.index(),
+                Column::<Any>::from(column).into(),
+                offset,
+            );
+        }
         self.layouter.cs.assign_fixed(
             annotation,
             column,
