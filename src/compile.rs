@@ -135,34 +135,33 @@ impl CostReport {
     /// Predicted proving time in milliseconds on a 2-core machine like the one zkinfer is
     /// developed on, with `n = 2^k`:
     ///
-    /// `0.285 ms` per committed polynomial, plus per row `1.16 µs` per advice column,
-    /// `1.71 µs` per full-width polynomial, `0.19 µs` per fixed column and `103 µs` for the
+    /// `0.164 ms` per committed polynomial, plus per row `1.19 µs` per advice column,
+    /// `0.94 µs` per full-width polynomial, `0.126 µs` per fixed column and `77 µs` for the
     /// rest (gate evaluation, the opening argument).
     ///
-    /// Fitted (least relative squares) to the median of 3 proofs of `zkinfer bench` on 17
-    /// model × shape pairs of the six fixtures, `k` = 6…13 (2026-12-02, patched prover with
-    /// commitment tables): within 6 % for 15 of them, 11 % and 17 % low for two small MLP
-    /// circuits. The two prover changes that followed (parallel FFTs and permutation sets)
-    /// made the `k = 11–12` models 3–10 % faster than this predicts. Expect ±30 % across
-    /// sessions: these machines are noisy.
+    /// Fitted (least relative squares) to the median of 3 proofs of `zkinfer bench` on 24
+    /// model × shape pairs of the six fixtures, `k` = 5…13 (2026-12-02, patched prover with
+    /// batched affine bucket sums and gathered tile terms): within 9 % for 22 of them, 13 %
+    /// high and 15 % low for two small MLP circuits. Expect ±30 % across sessions: these
+    /// machines are noisy.
     pub fn predicted_prove_ms(&self) -> f64 {
         let n = (1usize << self.k) as f64;
-        let per_row_us = 1.164 * self.advice_columns as f64
-            + 1.714 * self.full_width_polynomials() as f64
-            + 0.194 * self.fixed_columns as f64
-            + 103.5;
-        0.285 * self.committed_polynomials() as f64 + n * per_row_us / 1e3
+        let per_row_us = 1.192 * self.advice_columns as f64
+            + 0.937 * self.full_width_polynomials() as f64
+            + 0.1262 * self.fixed_columns as f64
+            + 77.2;
+        0.164 * self.committed_polynomials() as f64 + n * per_row_us / 1e3
     }
 
     /// Predicted peak memory of key generation and proving in MiB: 32 bytes per row about
-    /// 6.2 times per fixed column (values, coefficients, extended-domain evaluations) and 11.4
-    /// times per advice column, the commitment tables, and 22 MiB. Fitted like the time, within
-    /// 7 % of the peak RSS of `zkinfer bench`.
+    /// 6.35 times per fixed column (values, coefficients, extended-domain evaluations) and 13.4
+    /// times per advice column, the commitment tables, and 27 MiB. Fitted like the time, within
+    /// 6 % of the peak RSS of `zkinfer bench`.
     pub fn predicted_memory_mb(&self) -> f64 {
         let n = (1usize << self.k) as f64;
-        let cells = 6.2 * self.fixed_columns as f64 + 11.4 * self.advice_columns as f64;
+        let cells = 6.35 * self.fixed_columns as f64 + 13.39 * self.advice_columns as f64;
         let tables = commitment_tables_bytes::<pasta_curves::EqAffine>(self.k) as f64;
-        22.0 + (32.0 * n * cells + tables) / (1024.0 * 1024.0)
+        26.8 + (32.0 * n * cells + tables) / (1024.0 * 1024.0)
     }
 
     /// The cost the compiler minimises when it picks a shape.

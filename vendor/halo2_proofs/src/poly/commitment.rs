@@ -60,7 +60,9 @@ pub fn commitment_tables_bytes<C: CurveAffine>(k: u32) -> usize {
     }
     let scalar_bits = <C::Scalar as PrimeField>::Repr::default().as_ref().len() * 8;
     let windows = scalar_bits / table_window(k) + 1;
-    2 * ((1usize << k) + 1) * windows * std::mem::size_of::<C>()
+    2 * ((1usize << k) + 1)
+        * windows
+        * std::mem::size_of::<crate::arithmetic::affine_buckets::AffinePoint<C::Base>>()
 }
 
 impl<C: CurveAffine> Params<C> {
