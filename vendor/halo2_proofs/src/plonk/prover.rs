@@ -13,14 +13,14 @@ use super::{
     ChallengeY, Error, ProvingKey,
 };
 use crate::{
-    arithmetic::{eval_polynomial, parallelize_chunks, CurveAffine, CurveExt},
+    arithmetic::{compute_inner_product, parallelize_chunks, CurveAffine, CurveExt},
     circuit::Value,
     plonk::Assigned,
     poly::{
         self,
         commitment::{Blind, Params},
         multiopen::{self, ProverQuery},
-        Coeff, ExtendedLagrangeCoeff, LagrangeCoeff, Polynomial,
+        Coeff, ExtendedLagrangeCoeff, LagrangeCoeff, Polynomial, Rotation,
     },
 };
 use crate::{
@@ -28,20 +28,67 @@ use crate::{
     transcript::{EncodedChallenge, TranscriptWrite},
 };
 
-/// zkinfer patch: evaluates the queried polynomials in parallel (one Horner evaluation of a
-/// column per query; a circuit with hundreds of fixed columns spent a noticeable part of a
-/// proof here on one thread).
-fn evaluate_queries<Q: Sync, F: Field>(
+/// zkinfer patch: evaluates the queried polynomials in parallel (a circuit with hundreds of
+/// fixed columns spent a noticeable part of a proof here on one thread), each as an inner
+/// product with the powers of its point, which pipelines where Horner's rule waits on every
+/// multiplication.
+fn evaluate_queries<'p, Q: Sync, F: ff::WithSmallOrderMulGroup<3>>(
     queries: &[Q],
-    eval: impl Fn(&Q) -> F + Send + Sync,
+    powers: &PointPowers<F>,
+    poly: impl Fn(&Q) -> (&'p [F], Rotation) + Send + Sync,
 ) -> Vec<F> {
     let mut evals = vec![F::ZERO; queries.len()];
     parallelize_chunks(&mut evals, 1, |evals, start| {
         for (eval_at, query) in evals.iter_mut().zip(&queries[start..]) {
-            *eval_at = eval(query);
+            let (poly, at) = poly(query);
+            *eval_at = compute_inner_product(poly, &powers.of(at)[..poly.len()]);
         }
     });
     evals
+}
+
+/// zkinfer patch: `1, p, p², …, p^(n−1)` for each point `p = ω^r·x` the queries open at.
+struct PointPowers<F> {
+    powers: Vec<(Rotation, Vec<F>)>,
+}
+
+impl<F: ff::WithSmallOrderMulGroup<3>> PointPowers<F> {
+    fn new(
+        domain: &poly::EvaluationDomain<F>,
+        x: F,
+        rotations: impl IntoIterator<Item = Rotation>,
+    ) -> Self {
+        let mut distinct: Vec<Rotation> = Vec::new();
+        for rotation in rotations {
+            if !distinct.iter().any(|r| r.0 == rotation.0) {
+                distinct.push(rotation);
+            }
+        }
+        let n = domain.empty_lagrange().len();
+        let powers = distinct
+            .into_iter()
+            .map(|rotation| {
+                let point = domain.rotate_omega(x, rotation);
+                let mut powers = Vec::with_capacity(n);
+                let mut power = F::ONE;
+                for _ in 0..n {
+                    powers.push(power);
+                    power *= point;
+                }
+                (rotation, powers)
+            })
+            .collect();
+        PointPowers { powers }
+    }
+
+    fn of(&self, rotation: Rotation) -> &[F] {
+        &self
+            .powers
+            .iter()
+            .find(|(r, _)| r.0 == rotation.0)
+            .expect("powers of every queried point")
+            .1
+    }
 }
 
 /// This creates a proof for the provided `circuit` when given the public
@@ -669,14 +716,20 @@ pub fn create_proof<
     let x: ChallengeX<_> = transcript.squeeze_challenge_scalar();
     let xn = x.pow([params.n, 0, 0, 0]);
 
+    let powers = PointPowers::<C::Scalar>::new(
+        domain,
+        *x,
+        meta.instance_queries
+            .iter()
+            .map(|(_, at)| *at)
+            .chain(meta.advice_queries.iter().map(|(_, at)| *at))
+            .chain(meta.fixed_queries.iter().map(|(_, at)| *at)),
+    );
     // Compute and hash instance evals for each circuit instance
     for instance in instance.iter() {
         // Evaluate polynomials at omega^i x
-        let instance_evals = evaluate_queries(&meta.instance_queries, |(column, at)| {
-            eval_polynomial(
-                &instance.instance_polys[column.index()],
-                domain.rotate_omega(*x, *at),
-            )
+        let instance_evals = evaluate_queries(&meta.instance_queries, &powers, |(column, at)| {
+            (&instance.instance_polys[column.index()][..], *at)
         });
 
         // Hash each instance column evaluation
@@ -688,11 +741,8 @@ pub fn create_proof<
     // Compute and hash advice evals for each circuit instance
     for advice in advice.iter() {
         // Evaluate polynomials at omega^i x
-        let advice_evals = evaluate_queries(&meta.advice_queries, |(column, at)| {
-            eval_polynomial(
-                &advice.advice_polys[column.index()],
-                domain.rotate_omega(*x, *at),
-            )
+        let advice_evals = evaluate_queries(&meta.advice_queries, &powers, |(column, at)| {
+            (&advice.advice_polys[column.index()][..], *at)
         });
 
         // Hash each advice column evaluation
@@ -702,11 +752,8 @@ pub fn create_proof<
     }
 
     // Compute and hash fixed evals (shared across all circuit instances)
-    let fixed_evals = evaluate_queries(&meta.fixed_queries, |(column, at)| {
-        eval_polynomial(
-            &pk.fixed_polys[column.index()],
-            domain.rotate_omega(*x, *at),
-        )
+    let fixed_evals = evaluate_queries(&meta.fixed_queries, &powers, |(column, at)| {
+        (&pk.fixed_polys[column.index()][..], *at)
     });
 
     // Hash each fixed column evaluation

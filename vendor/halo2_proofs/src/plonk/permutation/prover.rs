@@ -2,12 +2,12 @@ use group::ff::{Field, PrimeField};
 use group::Group;
 use pasta_curves::arithmetic::{CurveExt, VartimeBatchInvert};
 use rand_core::Rng;
-use std::iter::{self, ExactSizeIterator};
+use std::iter;
 
 use super::super::{circuit::Any, ChallengeBeta, ChallengeGamma, ChallengeX};
 use super::{Argument, ProvingKey};
 use crate::{
-    arithmetic::{eval_polynomial, parallelize, CurveAffine},
+    arithmetic::{eval_polynomial, parallelize, parallelize_chunks, CurveAffine},
     plonk::{self, Error},
     poly::{
         self,
@@ -387,8 +387,14 @@ impl<C: CurveAffine> super::ProvingKey<C> {
         x: ChallengeX<C>,
         transcript: &mut T,
     ) -> Result<(), Error> {
-        // Hash permutation evals
-        for eval in self.polys.iter().map(|poly| eval_polynomial(poly, *x)) {
+        // Hash permutation evals. zkinfer patch: evaluated in parallel.
+        let mut evals = vec![C::Scalar::ZERO; self.polys.len()];
+        parallelize_chunks(&mut evals, 1, |evals, start| {
+            for (eval, poly) in evals.iter_mut().zip(&self.polys[start..]) {
+                *eval = eval_polynomial(poly, *x);
+            }
+        });
+        for eval in evals {
             transcript.write_scalar(eval)?;
         }
 
@@ -406,36 +412,28 @@ impl<C: CurveAffine> Constructed<C> {
         let domain = &pk.vk.domain;
         let blinding_factors = pk.vk.cs.blinding_factors();
 
-        {
-            let mut sets = self.sets.iter();
-
-            while let Some(set) = sets.next() {
-                let permutation_product_eval = eval_polynomial(&set.permutation_product_poly, *x);
-
-                let permutation_product_next_eval = eval_polynomial(
-                    &set.permutation_product_poly,
-                    domain.rotate_omega(*x, Rotation::next()),
-                );
-
-                // Hash permutation product evals
-                for eval in iter::empty()
-                    .chain(Some(&permutation_product_eval))
-                    .chain(Some(&permutation_product_next_eval))
-                {
-                    transcript.write_scalar(*eval)?;
-                }
-
-                // If we have any remaining sets to process, evaluate this set at omega^u
-                // so we can constrain the last value of its running product to equal the
-                // first value of the next set's running product, chaining them together.
-                if sets.len() > 0 {
-                    let permutation_product_last_eval = eval_polynomial(
-                        &set.permutation_product_poly,
-                        domain.rotate_omega(*x, Rotation(-((blinding_factors + 1) as i32))),
-                    );
-
-                    transcript.write_scalar(permutation_product_last_eval)?;
-                }
+        // zkinfer patch: every set's evaluations are computed in parallel, then hashed in the
+        // same order as before: at x, at ωx, and — for every set but the last, to chain its
+        // running product into the next set's — at ω^(−(blinding_factors + 1))·x.
+        let last_rotation = Rotation(-((blinding_factors + 1) as i32));
+        let points = [
+            *x,
+            domain.rotate_omega(*x, Rotation::next()),
+            domain.rotate_omega(*x, last_rotation),
+        ];
+        let sets = self.sets.len();
+        let mut evals = vec![C::Scalar::ZERO; 3 * sets];
+        parallelize_chunks(&mut evals, 1, |evals, start| {
+            for (offset, eval) in evals.iter_mut().enumerate() {
+                let index = start + offset;
+                let poly = &self.sets[index / 3].permutation_product_poly;
+                *eval = eval_polynomial(poly, points[index % 3]);
+            }
+        });
+        for (set, evals) in evals.chunks(3).enumerate() {
+            let chained = set + 1 < sets;
+            for eval in &evals[..if chained { 3 } else { 2 }] {
+                transcript.write_scalar(*eval)?;
             }
         }
 

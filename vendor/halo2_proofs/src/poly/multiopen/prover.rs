@@ -46,36 +46,37 @@ where
 
     // Collapse openings at same point sets together into single openings using
     // x_1 challenge.
-    let mut q_polys: Vec<Option<Polynomial<C::Scalar, Coeff>>> = vec![None; point_sets.len()];
+    //
+    // zkinfer patch: each set's polynomials are combined by Horner's rule,
+    // `q ← q·x₁ + p`, in one parallel pass over the coefficients (each thread takes a range
+    // of coefficients through every polynomial of the set) instead of a pass per polynomial.
+    let mut set_polys: Vec<Vec<&Polynomial<C::Scalar, Coeff>>> = vec![Vec::new(); point_sets.len()];
     let mut q_blinds = vec![Blind(C::Scalar::ZERO); point_sets.len()];
-
-    {
-        let mut accumulate =
-            |set_idx: usize, new_poly: &Polynomial<C::Scalar, Coeff>, blind: Blind<C::Scalar>| {
-                if let Some(poly) = &mut q_polys[set_idx] {
-                    // zkinfer patch: in place, one pass (was a clone, a scaling and an
-                    // addition per opened polynomial).
-                    let x_1 = *x_1;
-                    parallelize(&mut poly.values, |acc, start| {
-                        for (acc, new) in acc.iter_mut().zip(&new_poly.values[start..]) {
-                            *acc = *acc * x_1 + new;
-                        }
-                    });
-                } else {
-                    q_polys[set_idx] = Some(new_poly.clone());
-                }
-                q_blinds[set_idx] *= *x_1;
-                q_blinds[set_idx] += blind;
-            };
-
-        for commitment_data in poly_map.into_iter() {
-            accumulate(
-                commitment_data.set_index,        // set_idx,
-                commitment_data.commitment.poly,  // poly,
-                commitment_data.commitment.blind, // blind,
-            );
-        }
+    for commitment_data in poly_map.into_iter() {
+        let set_idx = commitment_data.set_index;
+        set_polys[set_idx].push(commitment_data.commitment.poly);
+        q_blinds[set_idx] *= *x_1;
+        q_blinds[set_idx] += commitment_data.commitment.blind;
     }
+    let x_1_value = *x_1;
+    let q_polys: Vec<Option<Polynomial<C::Scalar, Coeff>>> = set_polys
+        .iter()
+        .map(|polys| {
+            let first = polys.first()?;
+            let mut q = Polynomial {
+                values: vec![C::Scalar::ZERO; first.len()],
+                _marker: PhantomData,
+            };
+            parallelize(&mut q.values, |acc, start| {
+                for poly in polys {
+                    for (acc, new) in acc.iter_mut().zip(&poly.values[start..]) {
+                        *acc = *acc * x_1_value + new;
+                    }
+                }
+            });
+            Some(q)
+        })
+        .collect();
 
     let q_prime_poly = point_sets
         .iter()
