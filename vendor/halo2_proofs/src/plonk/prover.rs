@@ -368,11 +368,19 @@ pub fn create_proof<
                 .iter()
                 .map(|_| Blind(C::Scalar::random(&mut rng)))
                 .collect();
-            let advice_commitments_projective: Vec<_> = advice
-                .iter()
-                .zip(advice_blinds.iter())
-                .map(|(poly, blind)| params.commit_lagrange(poly, *blind))
-                .collect();
+            // zkinfer patch: every column's commitment is a task of its own (most columns
+            // hold small values, whose commitments are too short to split well).
+            let mut advice_commitments_projective =
+                vec![<C::Curve as group::Group>::identity(); advice.len()];
+            crate::multicore::scope(|scope| {
+                for ((commitment, poly), blind) in advice_commitments_projective
+                    .iter_mut()
+                    .zip(&advice)
+                    .zip(&advice_blinds)
+                {
+                    scope.spawn(move |_| *commitment = params.commit_lagrange(poly, *blind));
+                }
+            });
             let mut advice_commitments = vec![C::identity(); advice_commitments_projective.len()];
             C::Curve::batch_normalize_vartime(
                 &advice_commitments_projective,
