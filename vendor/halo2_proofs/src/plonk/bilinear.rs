@@ -6,7 +6,9 @@
 //! queried at the current row) contributes `c · y^(E−1−t) · f(X) · a(X)`. Gathered by advice
 //! column, all such terms are `Σ_a a(X) · W_a(X)` with `W_a = Σ c · y^(E−1−t) · f`: a linear
 //! combination of the proving key's fixed polynomials, formed in coefficient form (`n` values)
-//! and taken to the extended domain by one FFT. A gate with many such terms per advice column —
+//! and evaluated on the `2n` points of the extended domain's coset `ζ·H_2n` by one FFT. Each
+//! product `a · W_a` has degree below `2n`, so their sum is formed on those points and
+//! interpolated onto the extended domain once. A gate with many such terms per advice column —
 //! a dense layer whose weights sit in fixed columns has hundreds per row — then costs `n`
 //! multiplications per term instead of two per point of the (4–8 times larger) extended domain.
 //! Terms without an advice column (`c · f`, constants) are gathered the same way.
@@ -142,7 +144,11 @@ pub(crate) fn gathered_numerator<F: WithSmallOrderMulGroup<3>>(
         }
     }
     let groups: Vec<_> = groups.into_iter().collect();
-    let mut parts: Vec<Option<Polynomial<F, ExtendedLagrangeCoeff>>> = vec![None; groups.len()];
+    // Each product `a·W_a` has degree below 2n, so it is formed on the coset of 2n points
+    // inside the extended domain (every `stride`-th point), and their sum interpolated onto
+    // the extended domain once: half-size FFTs for every advice column.
+    let stride = domain.half_extended_stride();
+    let mut parts: Vec<Option<Vec<F>>> = vec![None; groups.len()];
     multicore::scope(|scope| {
         for (slot, ((instance, advice), coefficients)) in parts.iter_mut().zip(&groups) {
             scope.spawn(move |_| {
@@ -158,29 +164,27 @@ pub(crate) fn gathered_numerator<F: WithSmallOrderMulGroup<3>>(
                         None => combined[0] += coeff,
                     }
                 }
-                let mut extended = domain.coeff_to_extended(combined);
+                let mut values = domain.coeff_to_half_extended(combined);
                 if let Some(advice) = advice {
-                    for (value, a) in extended
-                        .iter_mut()
-                        .zip(advice_cosets[*instance][*advice].iter())
-                    {
+                    let advice = advice_cosets[*instance][*advice].iter().step_by(stride);
+                    for (value, a) in values.iter_mut().zip(advice) {
                         *value *= a;
                     }
                 }
-                *slot = Some(extended);
+                *slot = Some(values);
             });
         }
     });
-    parts
-        .into_iter()
-        .flatten()
-        .reduce(|mut sum, part| {
-            for (sum, value) in sum.iter_mut().zip(part.iter()) {
-                *sum += value;
-            }
-            sum
-        })
-        .unwrap_or_else(|| domain.empty_extended())
+    let sum = parts.into_iter().flatten().reduce(|mut sum, part| {
+        for (sum, value) in sum.iter_mut().zip(&part) {
+            *sum += value;
+        }
+        sum
+    });
+    match sum {
+        Some(sum) => domain.half_extended_to_extended(sum),
+        None => domain.empty_extended(),
+    }
 }
 
 /// The addends of a sum (through negations and scalings), each with its coefficient.
