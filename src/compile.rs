@@ -135,22 +135,21 @@ impl CostReport {
     /// Predicted proving time in milliseconds on a 2-core machine like the one zkinfer is
     /// developed on, with `n = 2^k`:
     ///
-    /// `0.164 ms` per committed polynomial, plus per row `1.19 µs` per advice column,
-    /// `0.94 µs` per full-width polynomial, `0.126 µs` per fixed column and `77 µs` for the
+    /// `0.140 ms` per committed polynomial, plus per row `0.70 µs` per advice column,
+    /// `2.66 µs` per full-width polynomial, `0.141 µs` per fixed column and `45 µs` for the
     /// rest (gate evaluation, the opening argument).
     ///
     /// Fitted (least relative squares) to the median of 3 proofs of `zkinfer bench` on 24
-    /// model × shape pairs of the six fixtures, `k` = 5…13 (2026-12-02, patched prover with
-    /// batched affine bucket sums and gathered tile terms): within 9 % for 22 of them, 13 %
-    /// high and 15 % low for two small MLP circuits. Expect ±30 % across sessions: these
-    /// machines are noisy.
+    /// model × shape pairs of the six fixtures, `k` = 5…13 (2026-12-02, the final prover of
+    /// that day): within 9 % for 22 of them, 11 % low and 12 % high for two small MLP circuits.
+    /// Expect ±30 % across sessions: these machines are noisy.
     pub fn predicted_prove_ms(&self) -> f64 {
         let n = (1usize << self.k) as f64;
-        let per_row_us = 1.192 * self.advice_columns as f64
-            + 0.937 * self.full_width_polynomials() as f64
-            + 0.1262 * self.fixed_columns as f64
-            + 77.2;
-        0.164 * self.committed_polynomials() as f64 + n * per_row_us / 1e3
+        let per_row_us = 0.697 * self.advice_columns as f64
+            + 2.661 * self.full_width_polynomials() as f64
+            + 0.1407 * self.fixed_columns as f64
+            + 45.3;
+        0.140 * self.committed_polynomials() as f64 + n * per_row_us / 1e3
     }
 
     /// Predicted peak memory of key generation and proving in MiB: 32 bytes per row about
