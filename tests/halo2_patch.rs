@@ -28,6 +28,16 @@ fn mixed_scalars(n: usize) -> Vec<Fp> {
         .collect()
 }
 
+/// `best_multiexp` against the plain double-and-add.
+fn assert_multiexp_matches(scalars: &[Fp], bases: &[EqAffine], case: &str) {
+    assert_eq!(
+        best_multiexp(scalars, bases),
+        small_multiexp(scalars, bases),
+        "{case}, n = {}",
+        scalars.len()
+    );
+}
+
 #[test]
 fn multiexp_equals_double_and_add_for_every_size_and_kind_of_scalar() {
     let mut rng = UnwrapErr(SysRng);
@@ -35,18 +45,9 @@ fn multiexp_equals_double_and_add_for_every_size_and_kind_of_scalar() {
         let bases: Vec<EqAffine> = (0..n)
             .map(|_| (Eq::generator() * Fp::random(&mut rng)).to_affine())
             .collect();
-        let scalars = mixed_scalars(n);
-        assert_eq!(
-            best_multiexp(&scalars, &bases),
-            small_multiexp(&scalars, &bases),
-            "n = {n}"
-        );
+        assert_multiexp_matches(&mixed_scalars(n), &bases, "mixed scalars");
         let all_random: Vec<Fp> = (0..n).map(|_| Fp::random(&mut rng)).collect();
-        assert_eq!(
-            best_multiexp(&all_random, &bases),
-            small_multiexp(&all_random, &bases),
-            "random scalars, n = {n}"
-        );
+        assert_multiexp_matches(&all_random, &bases, "random scalars");
     }
 }
 
@@ -68,17 +69,10 @@ fn multiexp_handles_repeated_negated_and_identity_bases() {
                 _ => identity,
             })
             .collect();
-        for scalars in [
-            mixed_scalars(n),
-            vec![Fp::from(3); n],
-            (0..n).map(|i| Fp::from(i as u64 % 3)).collect(),
-        ] {
-            assert_eq!(
-                best_multiexp(&scalars, &bases),
-                small_multiexp(&scalars, &bases),
-                "n = {n}"
-            );
-        }
+        assert_multiexp_matches(&mixed_scalars(n), &bases, "mixed scalars");
+        assert_multiexp_matches(&vec![Fp::from(3); n], &bases, "equal scalars");
+        let digits: Vec<Fp> = (0..n).map(|i| Fp::from(i as u64 % 3)).collect();
+        assert_multiexp_matches(&digits, &bases, "digits");
     }
 }
 
