@@ -60,11 +60,11 @@ impl<F: ff::WithSmallOrderMulGroup<3>> PointPowers<F> {
     ) -> Self {
         let mut distinct: Vec<Rotation> = Vec::new();
         for rotation in rotations {
-            if !distinct.iter().any(|r| r.0 == rotation.0) {
+            if !distinct.contains(&rotation) {
                 distinct.push(rotation);
             }
         }
-        let n = domain.empty_lagrange().len();
+        let n = 1usize << domain.k();
         let powers = distinct
             .into_iter()
             .map(|rotation| {
@@ -85,7 +85,7 @@ impl<F: ff::WithSmallOrderMulGroup<3>> PointPowers<F> {
         &self
             .powers
             .iter()
-            .find(|(r, _)| r.0 == rotation.0)
+            .find(|(r, _)| *r == rotation)
             .expect("powers of every queried point")
             .1
     }

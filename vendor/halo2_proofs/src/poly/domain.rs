@@ -430,6 +430,11 @@ impl<F: WithSmallOrderMulGroup<3>> EvaluationDomain<F> {
         });
     }
 
+    /// zkinfer patch: `log2` of the size of the domain.
+    pub(crate) fn k(&self) -> u32 {
+        self.k
+    }
+
     /// Get the size of the extended domain
     pub fn extended_len(&self) -> usize {
         1 << self.extended_k

@@ -257,7 +257,7 @@ struct SingleChipLayouterRegion<'r, 'a, F: Field, CS: Assignment<F> + 'a> {
 /// seen in a bitmap so that each cell costs a lookup, not a hash-set insertion.
 struct TrackedShape {
     shape: RegionShape,
-    /// Per kind of column, whether each index was seen.
+    /// Per kind of column (advice, fixed, instance, selector), whether each index was seen.
     seen: [Vec<bool>; 4],
 }
 
@@ -269,10 +269,21 @@ impl TrackedShape {
         }
     }
 
-    /// Records a cell of `column` (kind 0 advice, 1 fixed, 2 instance, 3 selector) at `offset`.
-    fn record(&mut self, kind: u8, index: usize, column: RegionColumn, offset: usize) {
+    /// Records a cell of `column` at `offset`.
+    fn record(&mut self, column: RegionColumn, offset: usize) {
         self.shape.row_count = cmp::max(self.shape.row_count, offset + 1);
-        let seen = &mut self.seen[kind as usize];
+        let (kind, index) = match column {
+            RegionColumn::Column(column) => {
+                let kind = match column.column_type() {
+                    Any::Advice => 0,
+                    Any::Fixed => 1,
+                    Any::Instance => 2,
+                };
+                (kind, column.index())
+            }
+            RegionColumn::Selector(selector) => (3, selector.0),
+        };
+        let seen = &mut self.seen[kind];
         if seen.len() <= index {
             seen.resize(index + 1, false);
         }
@@ -315,7 +326,7 @@ impl<'r, 'a, F: Field, CS: Assignment<F> + 'a> RegionLayouter<F>
         offset: usize,
     ) -> Result<(), Error> {
         if let Some(shape) = &mut self.shape {
-            shape.record(3, selector.0, (*selector).into(), offset);
+            shape.record((*selector).into(), offset);
         }
         self.layouter.cs.enable_selector(
             annotation,
@@ -332,12 +343,7 @@ impl<'r, 'a, F: Field, CS: Assignment<F> + 'a> RegionLayouter<F>
         to: &'v mut (dyn FnMut() -> Value<Assigned<F>> + 'v),
     ) -> Result<Cell, Error> {
         if let Some(shape) = &mut self.shape {
-            shape.record(
-                0,
-                column.index(),
-                Column::<Any>::from(column).into(),
-                offset,
-            );
+            shape.record(Column::<Any>::from(column).into(), offset);
         }
         self.layouter.cs.assign_advice(
             annotation,
@@ -405,12 +411,7 @@ impl<'r, 'a, F: Field, CS: Assignment<F> + 'a> RegionLayouter<F>
         to: &'v mut (dyn FnMut() -> Value<Assigned<F>> + 'v),
     ) -> Result<Cell, Error> {
         if let Some(shape) = &mut self.shape {
-            shape.record(
-                1,
-                column.index(),
-                Column::<Any>::from(column).into(),
-                offset,
-            );
+            shape.record(Column::<Any>::from(column).into(), offset);
         }
         self.layouter.cs.assign_fixed(
             annotation,

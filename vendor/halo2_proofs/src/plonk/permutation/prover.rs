@@ -421,8 +421,8 @@ impl<C: CurveAffine> Constructed<C> {
             domain.rotate_omega(*x, Rotation::next()),
             domain.rotate_omega(*x, last_rotation),
         ];
-        let sets = self.sets.len();
-        let mut evals = vec![C::Scalar::ZERO; 3 * sets];
+        // Three evaluations per set, in transcript order; the last set has no third.
+        let mut evals = vec![C::Scalar::ZERO; (3 * self.sets.len()).saturating_sub(1)];
         parallelize_chunks(&mut evals, 1, |evals, start| {
             for (offset, eval) in evals.iter_mut().enumerate() {
                 let index = start + offset;
@@ -430,11 +430,8 @@ impl<C: CurveAffine> Constructed<C> {
                 *eval = eval_polynomial(poly, points[index % 3]);
             }
         });
-        for (set, evals) in evals.chunks(3).enumerate() {
-            let chained = set + 1 < sets;
-            for eval in &evals[..if chained { 3 } else { 2 }] {
-                transcript.write_scalar(*eval)?;
-            }
+        for eval in evals {
+            transcript.write_scalar(eval)?;
         }
 
         Ok(Evaluated { constructed: self })
