@@ -75,6 +75,7 @@ impl NetworkBuilder {
             committed_input: None,
             committed_output: None,
             params: None,
+            links: None,
         }
     }
 }

@@ -14,12 +14,13 @@ use ff::{FromUniformBytes, PrimeField};
 use halo2_gadgets::poseidon::primitives::{P128Pow5T3, Spec};
 use halo2_proofs::{
     circuit::{AssignedCell, Cell, Layouter, Region, SimpleFloorPlanner, Value},
-    plonk::{Circuit, Column, ConstraintSystem, Error, Instance},
+    plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Instance},
 };
 
+use crate::arith::to_field;
 use crate::commitment::{self, CommitmentConfig};
 use crate::dense::{DenseChip, DenseConfig, TileRow};
-use crate::layout::{Layout, Placement};
+use crate::layout::{Layout, LinkColumns, Placement};
 use crate::network::{Network, Node};
 use crate::ops::{LinearOp, Op};
 use crate::product::{ProductChip, ProductConfig};
@@ -39,6 +40,10 @@ pub struct NetworkConfig<F: PrimeField> {
     lookups: Vec<LookupConfig>,
     commitment: Option<CommitmentConfig<F>>,
     instance: Vec<Column<Instance>>,
+    /// Link-in columns of a linked slice (see [`Links`](crate::network::Links)).
+    link_in: Vec<Column<Advice>>,
+    /// Link-out columns of a linked slice.
+    link_out: Vec<Column<Advice>>,
 }
 
 /// A network laid out on shape `S`, with or without a witness.
@@ -78,6 +83,21 @@ impl<S: Shape> NetworkCircuit<S> {
         let mut meta = ConstraintSystem::<F>::default();
         Self::configure(&mut meta);
         meta.blinding_factors() + 1
+    }
+
+    /// The indices, among the circuit's advice columns, of its link-in and link-out columns
+    /// (empty for a network that is not a linked slice): where a proof's commitments to them
+    /// sit in its transcript.
+    pub fn link_column_indices<F: PrimeField + FromUniformBytes<64>>(
+        &self,
+    ) -> (Vec<usize>, Vec<usize>)
+    where
+        P128Pow5T3: Spec<F, 3, 2>,
+    {
+        let mut meta = ConstraintSystem::<F>::default();
+        let config = self.configure_from(&mut meta);
+        let indices = |columns: &[Column<Advice>]| columns.iter().map(|c| c.index()).collect();
+        (indices(&config.link_in), indices(&config.link_out))
     }
 
     /// The smallest `k` whose usable rows hold `layout`.
@@ -165,51 +185,97 @@ where
     }
 
     fn configure(meta: &mut ConstraintSystem<F>) -> NetworkConfig<F> {
-        let shape = S::PARAMS;
-        // A degree of 5 fits the unit's digit checks and lets the permutation argument pack
-        // three equality columns into each grand product. Measured on LeNet-5 at k = 11: degree 5
-        // proves in 3.3 s, degree 7 in 4.6 s, degree 9 in 4.0 s (fewer grand products, but a
-        // twice larger evaluation domain for every column).
-        meta.set_minimum_degree(shape.min_degree);
-        let dense = (shape.tile_inputs > 0)
-            .then(|| DenseChip::configure(meta, shape.tile_inputs, shape.tile_outputs));
-        let units = (0..shape.unit_lanes)
-            .map(|_| UnitChip::configure(meta, shape.unit_remainder))
-            .collect();
-        let product =
-            (shape.product_terms > 0).then(|| ProductChip::configure(meta, shape.product_terms));
-        let table = (shape.lookup_lanes > 0).then(|| configure_table(meta));
-        let lookups = table
-            .map(|t| {
-                (0..shape.lookup_lanes)
-                    .map(|_| LookupChip::configure(meta, t))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let commitment = shape.hash.then(|| commitment::configure(meta));
-        let instance = (0..shape.instance_columns)
-            .map(|_| {
-                let column = meta.instance_column();
-                meta.enable_equality(column);
-                column
-            })
-            .collect();
-        NetworkConfig {
-            dense,
-            units,
-            product,
-            table,
-            lookups,
-            commitment,
-            instance,
-        }
+        configure_network::<F, S>(meta, &LinkColumns::default())
+    }
+
+    /// A linked slice has link columns besides the shape's (their number depends on the slice,
+    /// which only the circuit value knows).
+    fn configure_from(&self, meta: &mut ConstraintSystem<F>) -> NetworkConfig<F> {
+        configure_network::<F, S>(meta, &self.layout.links)
     }
 
     fn synthesize(
         &self,
         config: NetworkConfig<F>,
-        mut layouter: impl Layouter<F>,
+        layouter: impl Layouter<F>,
     ) -> Result<(), Error> {
+        self.synthesize_network(config, layouter)
+    }
+}
+
+/// The columns and gates of shape `S`, then the link columns (after every other column, so a
+/// slice's other columns have the indices they have in an unlinked circuit).
+fn configure_network<F, S: Shape>(
+    meta: &mut ConstraintSystem<F>,
+    links: &LinkColumns,
+) -> NetworkConfig<F>
+where
+    F: PrimeField + FromUniformBytes<64>,
+    P128Pow5T3: Spec<F, 3, 2>,
+{
+    let shape = S::PARAMS;
+    // A degree of 5 fits the unit's digit checks and lets the permutation argument pack
+    // three equality columns into each grand product. Measured on LeNet-5 at k = 11: degree 5
+    // proves in 3.3 s, degree 7 in 4.6 s, degree 9 in 4.0 s (fewer grand products, but a
+    // twice larger evaluation domain for every column).
+    meta.set_minimum_degree(shape.min_degree);
+    let dense = (shape.tile_inputs > 0)
+        .then(|| DenseChip::configure(meta, shape.tile_inputs, shape.tile_outputs));
+    let units = (0..shape.unit_lanes)
+        .map(|_| UnitChip::configure(meta, shape.unit_remainder))
+        .collect();
+    let product =
+        (shape.product_terms > 0).then(|| ProductChip::configure(meta, shape.product_terms));
+    let table = (shape.lookup_lanes > 0).then(|| configure_table(meta));
+    let lookups = table
+        .map(|t| {
+            (0..shape.lookup_lanes)
+                .map(|_| LookupChip::configure(meta, t))
+                .collect()
+        })
+        .unwrap_or_default();
+    let commitment = shape.hash.then(|| commitment::configure(meta));
+    let instance = (0..shape.instance_columns)
+        .map(|_| {
+            let column = meta.instance_column();
+            meta.enable_equality(column);
+            column
+        })
+        .collect();
+    let mut link_columns = |count: usize| -> Vec<Column<Advice>> {
+        (0..count)
+            .map(|_| {
+                let column = meta.advice_column();
+                meta.enable_equality(column);
+                column
+            })
+            .collect()
+    };
+    let link_in = link_columns(links.input_columns());
+    let link_out = link_columns(links.output_columns());
+    NetworkConfig {
+        dense,
+        units,
+        product,
+        table,
+        lookups,
+        commitment,
+        instance,
+        link_in,
+        link_out,
+    }
+}
+
+impl<S: Shape> NetworkCircuit<S> {
+    fn synthesize_network<F>(
+        &self,
+        config: NetworkConfig<F>,
+        mut layouter: impl Layouter<F>,
+    ) -> Result<(), Error>
+    where
+        F: PrimeField + FromUniformBytes<64>,
+        P128Pow5T3: Spec<F, 3, 2>,
+    {
         if let Some(table) = config.table {
             load_table(&mut layouter, table, &self.network.tables)?;
         }
@@ -247,6 +313,9 @@ where
                     sources[params.tensor] =
                         Some((0..params.values.len()).map(Source::Param).collect());
                 }
+                for (tensor, cells) in self.assign_link_in(&mut region, &config)? {
+                    sources[tensor] = Some(cells.into_iter().map(Source::Cell).collect());
+                }
                 for (node, placement) in network.nodes.iter().zip(&self.layout.placements) {
                     let inputs: Vec<&[Source<F>]> = node
                         .inputs
@@ -263,6 +332,7 @@ where
                     )?;
                     sources[node.output] = Some(outputs);
                 }
+                self.assign_link_out(&mut region, &config, &mut wiring, &sources)?;
                 let output = sources[network.output].as_ref().ok_or(Error::Synthesis)?;
                 let input_len = network.public_input_len();
                 let exposed = if network.output_public() {
@@ -319,6 +389,81 @@ where
         for (cell, index) in public {
             let (column, row) = self.layout.public_slot(index);
             layouter.constrain_instance(cell, config.instance[column], row)?;
+        }
+        Ok(())
+    }
+}
+
+impl<S: Shape> NetworkCircuit<S> {
+    /// Assigns the link-in values to the link-in columns; returns each link-in tensor with its
+    /// cells.
+    fn assign_link_in<F: PrimeField>(
+        &self,
+        region: &mut Region<'_, F>,
+        config: &NetworkConfig<F>,
+    ) -> Result<Vec<(usize, Vec<AssignedCell<F, F>>)>, Error> {
+        let Some(links) = &self.network.links else {
+            return Ok(Vec::new());
+        };
+        let slots = self
+            .layout
+            .links
+            .slots(&links.input_segments, &self.layout.links.input);
+        let values = self.witness.as_deref().map(|w| &w.link_in);
+        let mut slots = slots.iter().enumerate();
+        links
+            .inputs
+            .iter()
+            .map(|link| {
+                let cells = slots
+                    .by_ref()
+                    .take(self.network.tensors[link.tensor].len())
+                    .map(|(i, &(column, row))| {
+                        let column = *config.link_in.get(column).ok_or(Error::Synthesis)?;
+                        let value = values
+                            .and_then(|v| v.get(i))
+                            .map_or(Value::unknown(), |&v| Value::known(to_field::<F>(v)));
+                        region.assign_advice(|| "link in", column, row, || value)
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                if cells.len() != self.network.tensors[link.tensor].len() {
+                    return Err(Error::Synthesis);
+                }
+                Ok((link.tensor, cells))
+            })
+            .collect()
+    }
+
+    /// Copies the link-out tensor's values into the link-out columns.
+    fn assign_link_out<F: PrimeField>(
+        &self,
+        region: &mut Region<'_, F>,
+        config: &NetworkConfig<F>,
+        wiring: &mut Wiring<F>,
+        sources: &[Option<Vec<Source<F>>>],
+    ) -> Result<(), Error> {
+        let Some(links) = &self.network.links else {
+            return Ok(());
+        };
+        let Some(tensor) = links.output else {
+            return Ok(());
+        };
+        let outputs = sources[tensor].as_ref().ok_or(Error::Synthesis)?;
+        let slots = self
+            .layout
+            .links
+            .slots(&links.output_segments, &self.layout.links.output);
+        if slots.len() != outputs.len() {
+            return Err(Error::Synthesis);
+        }
+        let values = self.witness.as_deref().map(|w| &w.link_out);
+        for (i, (&(column, row), source)) in slots.iter().zip(outputs).enumerate() {
+            let column = *config.link_out.get(column).ok_or(Error::Synthesis)?;
+            let value = values
+                .and_then(|v| v.get(i))
+                .map_or(Value::unknown(), |&v| Value::known(to_field::<F>(v)));
+            let cell = region.assign_advice(|| "link out", column, row, || value)?;
+            wiring.connect(region, &cell, source)?;
         }
         Ok(())
     }

@@ -85,6 +85,64 @@ pub struct Layout {
     pub commitment_rows: usize,
     /// Multiply-accumulates the network performs.
     pub macs: usize,
+    /// The link columns of a linked slice (none for a whole network).
+    pub links: LinkColumns,
+}
+
+/// Where a linked slice's link values sit: each segment (the values shared with one other
+/// slice) fills columns of its own from row 0, `rows` values per column, in order. The slice
+/// that computes a segment and the slice that reads it place it alike, so the columns hold the
+/// same values in both proofs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LinkColumns {
+    /// Values per column: the usable rows of the circuit.
+    pub rows: usize,
+    /// Columns of each link-in segment.
+    pub input: Vec<usize>,
+    /// Columns of each link-out segment.
+    pub output: Vec<usize>,
+}
+
+impl LinkColumns {
+    /// The columns of `network`'s link segments with `rows` values per column.
+    pub fn new(network: &Network, rows: usize) -> Self {
+        let columns = |segments: &[usize]| segments.iter().map(|len| len.div_ceil(rows)).collect();
+        match &network.links {
+            Some(links) => Self {
+                rows,
+                input: columns(&links.input_segments),
+                output: columns(&links.output_segments),
+            },
+            None => Self::default(),
+        }
+    }
+
+    /// Link-in columns.
+    pub fn input_columns(&self) -> usize {
+        self.input.iter().sum()
+    }
+
+    /// Link-out columns.
+    pub fn output_columns(&self) -> usize {
+        self.output.iter().sum()
+    }
+
+    /// Link columns in all.
+    pub fn columns(&self) -> usize {
+        self.input_columns() + self.output_columns()
+    }
+
+    /// `(column, row)` of each value of segments of `lengths` laid out in `columns_per_segment`
+    /// columns: columns counted from the first column of the first segment.
+    pub fn slots(&self, lengths: &[usize], columns_per_segment: &[usize]) -> Vec<(usize, usize)> {
+        let mut slots = Vec::with_capacity(lengths.iter().sum());
+        let mut first = 0;
+        for (&len, &columns) in lengths.iter().zip(columns_per_segment) {
+            slots.extend((0..len).map(|t| (first + t / self.rows, t % self.rows)));
+            first += columns;
+        }
+        slots
+    }
 }
 
 impl Layout {
@@ -106,6 +164,7 @@ impl Layout {
                 + network.public_weights_len(),
             commitment_rows: 0,
             macs: network.macs(),
+            links: LinkColumns::default(),
         };
         let lacks = |node: &str, engine| UnsupportedByShape {
             node: node.to_string(),
@@ -177,6 +236,13 @@ impl Layout {
             layout.table_rows = table_rows(&network.tables);
         }
         Ok(layout)
+    }
+
+    /// The same layout with `network`'s link segments placed in columns of `rows` values (the
+    /// usable rows of the circuit's `k`).
+    pub fn with_link_columns(mut self, network: &Network, rows: usize) -> Self {
+        self.links = LinkColumns::new(network, rows);
+        self
     }
 
     /// Rows used by unit lanes.

@@ -22,6 +22,8 @@ pub mod network;
 pub mod ops;
 pub mod product;
 pub mod shape;
+pub mod slicing;
+pub mod split;
 pub mod table;
 pub mod testing;
 pub mod tiling;

@@ -78,6 +78,41 @@ pub struct Network {
     /// [`with_committed_weights`](crate::commitment::with_committed_weights)).
     #[serde(default)]
     pub params: Option<Parameters>,
+    /// For one slice of a sliced model: the values it reads from and writes to link columns,
+    /// shared with other slices' proofs (see [`slicing`](crate::slicing)). Never read from a
+    /// model file: slices are derived from the whole network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub links: Option<Links>,
+}
+
+/// The link columns of one slice: values the slice shares with the proofs of other slices.
+///
+/// Link-in values are source tensors, like the input: the prover supplies them in the slice's
+/// link-in columns, and the proof of the slice that computed them holds the same values in
+/// link-out columns with the same commitment. The link-in tensors' values, one tensor after
+/// the other, make up the link-in segments (one per slice they come from); each segment starts
+/// a column of its own, so a segment's columns hold nothing else. Likewise the link-out
+/// tensor's values make up the link-out segments (one per slice that reads them).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Links {
+    /// The link-in tensors, in column order, each with the worst-case magnitude of its values
+    /// (from the whole network's interval analysis).
+    pub inputs: Vec<LinkInput>,
+    /// Lengths of the link-in segments, in order.
+    pub input_segments: Vec<usize>,
+    /// The tensor whose values the slice writes to its link-out columns, if any.
+    pub output: Option<TensorId>,
+    /// Lengths of the link-out segments, in order.
+    pub output_segments: Vec<usize>,
+}
+
+/// One link-in tensor of a slice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkInput {
+    /// The tensor.
+    pub tensor: TensorId,
+    /// Worst-case magnitude of its values.
+    pub bound: u64,
 }
 
 /// The parameters of a network with committed weights: a source tensor like the input, whose
@@ -183,6 +218,14 @@ pub enum ForwardError {
         /// What went wrong.
         failure: String,
     },
+    /// The link-in values of a slice have the wrong length.
+    #[error("{got} link-in values given, the slice reads {expected}")]
+    LinkLength {
+        /// Expected length.
+        expected: usize,
+        /// Given length.
+        got: usize,
+    },
     /// A table lookup fell outside the table's domain.
     #[error("node '{node}': element {index}: input {value} is outside the table domain [{lo}, {hi}] of {table}")]
     TableDomain {
@@ -260,6 +303,12 @@ impl Network {
     /// Checks the structure (indices, sizes, topological order) and that every value stays
     /// within [`MAX_MAGNITUDE`] for every input in the activation range (interval analysis).
     pub fn validate(&self) -> Result<(), NetworkError> {
+        self.bounds().map(|_| ())
+    }
+
+    /// [`validate`](Self::validate), returning the worst-case magnitude of every tensor's
+    /// values (0 for a tensor nothing writes).
+    pub fn bounds(&self) -> Result<Vec<f64>, NetworkError> {
         let malformed = |node: &str, problem: String| NetworkError::Malformed {
             node: node.to_string(),
             problem,
@@ -289,6 +338,9 @@ impl Network {
                 ));
             }
             bound[params.tensor] = Some(-(ACTIVATION_MIN as f64));
+        }
+        if let Some(links) = &self.links {
+            self.validate_links(links, &mut bound)?;
         }
         for node in &self.nodes {
             let name = node.name.as_str();
@@ -329,6 +381,14 @@ impl Network {
                 "the output tensor is never written".into(),
             ));
         }
+        if let Some(output) = self.links.as_ref().and_then(|l| l.output) {
+            if bound.get(output).copied().flatten().is_none() {
+                return Err(malformed(
+                    "network",
+                    "the link-out tensor is never written".into(),
+                ));
+            }
+        }
         if let Some(i) = (0..self.output_len()).find(|&i| self.is_input_copy(self.output, i)) {
             return Err(malformed(
                 "network",
@@ -337,7 +397,51 @@ impl Network {
                 ),
             ));
         }
+        Ok(bound.into_iter().map(|b| b.unwrap_or(0.0)).collect())
+    }
+
+    /// Checks the link tensors and their segments; marks the link-in tensors as sources with
+    /// their bounds.
+    fn validate_links(&self, links: &Links, bound: &mut [Option<f64>]) -> Result<(), NetworkError> {
+        let malformed = |problem: &str| NetworkError::Malformed {
+            node: "network".into(),
+            problem: problem.into(),
+        };
+        let n = self.tensors.len();
+        let output_len = match links.output {
+            Some(t) if t < n => self.tensors[t].len(),
+            Some(_) => return Err(malformed("the link-out tensor does not exist")),
+            None => 0,
+        };
+        let mut input_len = 0;
+        for link in &links.inputs {
+            let fresh = link.tensor < n
+                && link.tensor != self.input
+                && links.output != Some(link.tensor)
+                && bound[link.tensor].is_none();
+            if !fresh || link.bound as f64 >= MAX_MAGNITUDE as f64 {
+                return Err(malformed("a link-in tensor is not a fresh, bounded source"));
+            }
+            bound[link.tensor] = Some(link.bound as f64);
+            input_len += self.tensors[link.tensor].len();
+        }
+        let consistent = |segments: &[usize], len: usize| {
+            !segments.contains(&0) && segments.iter().sum::<usize>() == len
+        };
+        if !consistent(&links.input_segments, input_len)
+            || !consistent(&links.output_segments, output_len)
+            || (links.output.is_some() && links.output_segments.is_empty())
+        {
+            return Err(malformed("link segments do not match the link tensors"));
+        }
         Ok(())
+    }
+
+    /// Length of the link-in values (0 for a network that is not a linked slice).
+    pub fn link_input_len(&self) -> usize {
+        self.links.as_ref().map_or(0, |l| {
+            l.inputs.iter().map(|i| self.tensors[i.tensor].len()).sum()
+        })
     }
 
     /// Whether element `index` of `tensor` is, through gathers only, an element of the input.
@@ -363,6 +467,18 @@ impl Network {
     /// Fails if the input has the wrong length or lies outside the activation range, or if some
     /// node cannot represent a value. The network must have passed [`validate`](Self::validate).
     pub fn forward(&self, input: &[i64]) -> Result<Trace, ForwardError> {
+        self.forward_linked(input, &[])
+    }
+
+    /// [`forward`](Self::forward) for a linked slice: `link_in` are the values of its link-in
+    /// tensor (empty for a network without one).
+    pub fn forward_linked(&self, input: &[i64], link_in: &[i64]) -> Result<Trace, ForwardError> {
+        if link_in.len() != self.link_input_len() {
+            return Err(ForwardError::LinkLength {
+                expected: self.link_input_len(),
+                got: link_in.len(),
+            });
+        }
         if input.len() != self.input_len() {
             return Err(ForwardError::InputLength {
                 expected: self.input_len(),
@@ -380,6 +496,14 @@ impl Network {
         values[self.input] = input.to_vec();
         if let Some(params) = &self.params {
             values[params.tensor] = params.values.clone();
+        }
+        if let Some(links) = &self.links {
+            let mut rest = link_in;
+            for link in &links.inputs {
+                let (these, others) = rest.split_at(self.tensors[link.tensor].len());
+                values[link.tensor] = these.to_vec();
+                rest = others;
+            }
         }
         for node in &self.nodes {
             let x = |i: usize| values[node.inputs[i]].as_slice();

@@ -43,6 +43,10 @@ pub struct CircuitWitness {
     pub output_commitment: Option<Fp>,
     /// The commitment to committed weights (see [`weights`](crate::weights)).
     pub weights_commitment: Option<Fp>,
+    /// The values of a linked slice's link-in columns, in order (empty otherwise).
+    pub link_in: Vec<i64>,
+    /// The values of a linked slice's link-out columns, in order (empty otherwise).
+    pub link_out: Vec<i64>,
 }
 
 impl CircuitWitness {
@@ -77,7 +81,19 @@ impl CircuitWitness {
                 .params
                 .as_ref()
                 .map(|p| crate::commitment::commit(&p.values)),
+            link_in: Vec::new(),
+            link_out: Vec::new(),
         };
+        if let Some(links) = &network.links {
+            witness.link_in = links
+                .inputs
+                .iter()
+                .flat_map(|l| trace.values[l.tensor].iter().copied())
+                .collect();
+            witness.link_out = links
+                .output
+                .map_or_else(Vec::new, |t| trace.values[t].clone());
+        }
         if network.output_public() {
             witness.public.extend_from_slice(trace.output());
         }

@@ -495,7 +495,8 @@ impl<F: VartimeField + Ord> MockProver<F> {
         let n = 1 << k;
 
         let mut cs = ConstraintSystem::default();
-        let config = ConcreteCircuit::configure(&mut cs);
+        // zkinfer patch: configured from the circuit value (see `Circuit::configure_from`).
+        let config = circuit.configure_from(&mut cs);
         let cs = cs;
 
         if n < cs.minimum_rows() {

@@ -264,7 +264,8 @@ where
     pub fn measure(k: u32, circuit: &ConcreteCircuit) -> Self {
         // Collect the layout details.
         let mut cs = ConstraintSystem::default();
-        let config = ConcreteCircuit::configure(&mut cs);
+        // zkinfer patch: configured from the circuit value (see `Circuit::configure_from`).
+        let config = circuit.configure_from(&mut cs);
         let mut layout = Layout::new(k, 1 << k, cs.num_selectors);
         ConcreteCircuit::FloorPlanner::synthesize(
             &mut layout,

@@ -38,7 +38,9 @@ impl<C: ColumnType> Column<C> {
         Column { index, column_type }
     }
 
-    pub(crate) fn index(&self) -> usize {
+    /// zkinfer patch: public (it was crate-private), so that a circuit can name a column's
+    /// position among the columns of its type (where its commitment sits in a proof).
+    pub fn index(&self) -> usize {
         self.index
     }
 
@@ -482,6 +484,15 @@ pub trait Circuit<F: Field> {
     /// The circuit is given an opportunity to describe the exact gate
     /// arrangement, column arrangement, etc.
     fn configure(meta: &mut ConstraintSystem<F>) -> Self::Config;
+
+    /// zkinfer patch: configures the constraint system for this circuit value. Key generation,
+    /// the prover, `MockProver` and `CircuitCost` call this instead of [`Circuit::configure`],
+    /// so a circuit whose column count depends on its own values (zkinfer's linked slices) can
+    /// say so. The default calls [`Circuit::configure`], so every other circuit is configured
+    /// exactly as before (same constraint system, same keys, same proofs).
+    fn configure_from(&self, meta: &mut ConstraintSystem<F>) -> Self::Config {
+        Self::configure(meta)
+    }
 
     /// Given the provided `cs`, synthesize the circuit. The concrete type of
     /// the caller will be different depending on the context, and they may or

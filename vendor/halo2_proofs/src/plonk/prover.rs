@@ -106,10 +106,53 @@ pub fn create_proof<
     pk: &ProvingKey<C>,
     circuits: &[ConcreteCircuit],
     instances: &[&[&[C::Scalar]]],
+    rng: R,
+    transcript: &mut T,
+) -> Result<(), Error> {
+    let shared = vec![&[][..]; circuits.len()];
+    create_proof_with_shared_blinding(params, pk, circuits, instances, &shared, rng, transcript)
+}
+
+/// zkinfer patch: the randomness of one advice column supplied by the caller instead of drawn
+/// from the prover's generator: the values of its last `blinding_factors() + 1` rows (the
+/// rows the circuit cannot use) and the blind of its commitment.
+///
+/// Two proofs that lay the same values in a column and take that column's randomness from
+/// the same `SharedBlinding` write the same commitment for it, so a verifier holding both can
+/// see that the column holds the same values in both (Pedersen commitments are binding). The
+/// values must stay secret to keep the column hidden, and the column is opened in each proof:
+/// see zkinfer's SECURITY.md for the count of evaluations this reveals.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SharedBlinding<F> {
+    /// Index of the advice column (its position among the circuit's advice columns).
+    pub column: usize,
+    /// The values of the column's unusable rows, in row order.
+    pub tail: Vec<F>,
+    /// The blind of the column's commitment.
+    pub blind: F,
+}
+
+/// zkinfer patch: [`create_proof`], with the randomness of some advice columns of each circuit
+/// (`shared[i]` for `circuits[i]`) supplied by the caller (see [`SharedBlinding`]). Every other
+/// random value is drawn from `rng` in the same order as [`create_proof`] draws it, so with no
+/// shared columns the proof is byte for byte the one [`create_proof`] makes; the verifier is
+/// unchanged.
+pub fn create_proof_with_shared_blinding<
+    C: CurveAffine,
+    E: EncodedChallenge<C>,
+    R: Rng,
+    T: TranscriptWrite<C, E>,
+    ConcreteCircuit: Circuit<C::Scalar>,
+>(
+    params: &Params<C>,
+    pk: &ProvingKey<C>,
+    circuits: &[ConcreteCircuit],
+    instances: &[&[&[C::Scalar]]],
+    shared: &[&[SharedBlinding<C::Scalar>]],
     mut rng: R,
     transcript: &mut T,
 ) -> Result<(), Error> {
-    if circuits.len() != instances.len() {
+    if circuits.len() != instances.len() || circuits.len() != shared.len() {
         return Err(Error::InvalidInstances);
     }
 
@@ -124,7 +167,11 @@ pub fn create_proof<
 
     let domain = &pk.vk.domain;
     let mut meta = ConstraintSystem::default();
-    let config = ConcreteCircuit::configure(&mut meta);
+    // zkinfer patch: configured from the circuit value (see `Circuit::configure_from`).
+    let config = match circuits.first() {
+        Some(circuit) => circuit.configure_from(&mut meta),
+        None => ConcreteCircuit::configure(&mut meta),
+    };
 
     // Selector optimizations cannot be applied here; use the ConstraintSystem
     // from the verification key.
@@ -201,7 +248,8 @@ pub fn create_proof<
     let advice: Vec<AdviceSingle<C>> = circuits
         .iter()
         .zip(instances.iter())
-        .map(|(circuit, instances)| -> Result<AdviceSingle<C>, Error> {
+        .zip(shared.iter())
+        .map(|((circuit, instances), shared)| -> Result<AdviceSingle<C>, Error> {
             struct WitnessCollection<'a, F: Field> {
                 k: u32,
                 pub advice: Vec<Polynomial<Assigned<F>, LagrangeCoeff>>,
@@ -356,17 +404,35 @@ pub fn create_proof<
 
             let mut advice = batch_invert_assigned(witness.advice);
 
+            // zkinfer patch: the caller's randomness for its shared columns (checked first).
+            let shared_of = |column: usize| shared.iter().find(|s| s.column == column);
+            for (i, s) in shared.iter().enumerate() {
+                if s.column >= advice.len()
+                    || s.tail.len() != params.n as usize - unusable_rows_start
+                    || shared[..i].iter().any(|t| t.column == s.column)
+                {
+                    return Err(Error::Synthesis);
+                }
+            }
+
             // Add blinding factors to advice columns
-            for advice in &mut advice {
-                for cell in &mut advice[unusable_rows_start..] {
-                    *cell = C::Scalar::random(&mut rng);
+            for (column, advice) in advice.iter_mut().enumerate() {
+                match shared_of(column) {
+                    Some(s) => advice[unusable_rows_start..].copy_from_slice(&s.tail),
+                    None => {
+                        for cell in &mut advice[unusable_rows_start..] {
+                            *cell = C::Scalar::random(&mut rng);
+                        }
+                    }
                 }
             }
 
             // Compute commitments to advice column polynomials
-            let advice_blinds: Vec<_> = advice
-                .iter()
-                .map(|_| Blind(C::Scalar::random(&mut rng)))
+            let advice_blinds: Vec<_> = (0..advice.len())
+                .map(|column| match shared_of(column) {
+                    Some(s) => Blind(s.blind),
+                    None => Blind(C::Scalar::random(&mut rng)),
+                })
                 .collect();
             // zkinfer patch: every column's commitment is a task of its own (most columns
             // hold small values, whose commitments are too short to split well).
