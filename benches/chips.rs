@@ -59,6 +59,7 @@ fn bench_graph(c: &mut Criterion, name: &str, graph: Graph) {
             CompileOptions {
                 shape: Some(ShapeKind::General),
                 max_k: None,
+                slices: None,
                 ..CompileOptions::default()
             },
         )

@@ -11,6 +11,7 @@ use crate::error::ArtifactError;
 use crate::fidelity::FidelityReport;
 use crate::proof::Proof;
 use crate::quantize::QuantizedModel;
+use crate::slices::SliceSummary;
 
 /// Format name of compiled model files.
 pub const MODEL_FORMAT: &str = "zkinfer-model";
@@ -20,6 +21,9 @@ pub const MODEL_VERSION: u32 = 1;
 pub const PROOF_FORMAT: &str = "zkinfer-proof";
 /// Version of proof files this build reads and writes.
 pub const PROOF_VERSION: u32 = 1;
+/// Format name of the proof of one slice of a sliced model, made to be joined with the others
+/// (same fields as a proof; `slices` holds that one slice).
+pub const PART_FORMAT: &str = "zkinfer-proof-part";
 
 #[derive(Serialize, Deserialize)]
 struct ModelFile {
@@ -42,7 +46,28 @@ struct ModelFile {
     /// A verifier's copy: the weights are zeroed and `weights_commitment` is the published one.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     weights_withheld: bool,
+    /// How a model too large for one circuit was cut into slices (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    slicing: Option<SlicingRecord>,
     model: QuantizedModel,
+}
+
+/// How a sliced model was cut. Readers re-derive the slices from the model and check that
+/// they are these.
+#[derive(Serialize, Deserialize)]
+struct SlicingRecord {
+    /// `--max-k` given at compile time.
+    max_k: Option<u32>,
+    /// `--slices` given at compile time.
+    requested: Option<usize>,
+    /// `k` of every slice.
+    k: u32,
+    /// The first operator of each slice.
+    starts: Vec<usize>,
+    /// The sliced model's digest.
+    id: String,
+    /// Each slice, for people and other tools.
+    slices: Vec<SliceSummary>,
 }
 
 /// Checks `"format"` and `"version"`, then decodes the rest.
@@ -91,6 +116,14 @@ impl CompiledModel {
             weights: self.weights(),
             weights_commitment: self.weights_commitment().map(str::to_string),
             weights_withheld: self.weights_withheld(),
+            slicing: self.sliced().map(|sliced| SlicingRecord {
+                max_k: sliced.max_k,
+                requested: sliced.requested,
+                k: sliced.k,
+                starts: sliced.starts.clone(),
+                id: sliced.id.clone(),
+                slices: sliced.summaries(),
+            }),
             model: self.model.clone(),
         };
         serde_json::to_vec(&file).expect("compiled models serialise")
@@ -121,17 +154,35 @@ impl CompiledModel {
                 "input or output shape does not match the network".into(),
             ));
         }
-        let mut compiled = CompiledModel::new(
+        let slicing = file.slicing.as_ref();
+        let mut compiled = CompiledModel::build(
             file.model,
             CompileOptions {
                 shape: Some(file.shape),
-                max_k: None,
+                max_k: slicing.and_then(|s| s.max_k),
                 input: file.input_visibility,
                 output: file.output_visibility,
                 weights: file.weights,
+                slices: slicing.and_then(|s| s.requested),
             },
+            slicing.map(|s| s.k),
         )
         .map_err(|e| inconsistent(e.to_string()))?;
+        match (slicing, compiled.sliced()) {
+            (None, None) => {}
+            (Some(record), Some(sliced))
+                if record.starts == sliced.starts && record.id == sliced.id => {}
+            (Some(_), Some(_)) => {
+                return Err(inconsistent(
+                    "its slices are not the ones its network and options give".into(),
+                ))
+            }
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(inconsistent(
+                    "whether it is sliced does not follow from its network and options".into(),
+                ))
+            }
+        }
         if compiled.k != file.k || compiled.cost != file.cost {
             return Err(inconsistent(format!(
                 "it records k = {} but its network needs k = {}",
@@ -172,6 +223,21 @@ impl Proof {
 
     /// Reads a proof file.
     pub fn from_json(bytes: &[u8]) -> Result<Self, ArtifactError> {
-        decode(bytes, "proof", PROOF_FORMAT, PROOF_VERSION)
+        decode(bytes, "proof", PROOF_FORMAT, PROOF_VERSION).map_err(|e| match e {
+            ArtifactError::WrongFormat { found, .. } if found == PART_FORMAT => {
+                ArtifactError::Inconsistent {
+                    what: "proof",
+                    problem: "it is the proof of one slice (a part): join the parts of the \
+                              proof with `zkinfer join` first"
+                        .into(),
+                }
+            }
+            e => e,
+        })
+    }
+
+    /// Reads the proof of one slice (a part, see [`crate::bundle`]).
+    pub fn part_from_json(bytes: &[u8]) -> Result<Self, ArtifactError> {
+        decode(bytes, "proof part", PART_FORMAT, PROOF_VERSION)
     }
 }

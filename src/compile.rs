@@ -21,6 +21,7 @@ use crate::claim::Claim;
 use crate::error::{ClaimError, CompileError};
 use crate::fidelity::FidelityReport;
 use crate::quantize::QuantizedModel;
+use crate::slices::{slice_model, SlicedModel};
 
 /// Choices for compilation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -37,6 +38,9 @@ pub struct CompileOptions {
     /// Where the weights live: fixed columns bound by the verifying key (default), or private
     /// values bound by a public Poseidon commitment (see [`zkinfer_circuits::weights`]).
     pub weights: WeightVisibility,
+    /// Cut the model into this many linked slices (see [`crate::slices`]). Without it, a model
+    /// that needs more than `2^max_k` rows is cut into the fewest slices that fit.
+    pub slices: Option<usize>,
 }
 
 /// Where a compiled model's weights live.
@@ -97,8 +101,9 @@ pub struct CostReport {
 }
 
 impl CostReport {
-    fn new(layout: &Layout, k: u32, reserved: usize) -> Self {
+    pub(crate) fn new(layout: &Layout, k: u32, reserved: usize) -> Self {
         let shape = layout.shape;
+        let links = layout.links.columns();
         Self {
             shape: shape.kind,
             k,
@@ -110,10 +115,10 @@ impl CostReport {
             product_rows: layout.product_rows,
             lookups_used: layout.lookup_slots,
             table_rows: layout.table_rows,
-            advice_columns: shape.advice_columns(),
+            advice_columns: shape.advice_columns() + links,
             fixed_columns: shape.fixed_columns(),
             instance_columns: shape.instance_columns,
-            equality_columns: shape.equality_columns(),
+            equality_columns: shape.equality_columns() + links,
             lookups: shape.lookups(),
             macs: layout.macs,
         }
@@ -217,10 +222,14 @@ pub struct CompiledModel {
     weights_commitment: Option<String>,
     /// A verifier's copy: the weights were removed (see [`CompiledModel::verifier_copy`]).
     weights_withheld: bool,
+    /// For a model cut into slices: the slices and their links.
+    sliced: Option<Arc<SlicedModel>>,
+    /// For the circuit of one slice: its position and the number of slices.
+    slice_of: Option<(usize, usize)>,
 }
 
 /// The layout, `k` and cost of `network` on `shape`, if the shape has the engines it needs.
-fn place(
+pub(crate) fn place(
     network: &Network,
     shape: ShapeParams,
 ) -> Result<(Layout, u32, CostReport), zkinfer_circuits::layout::UnsupportedByShape> {
@@ -237,6 +246,16 @@ impl CompiledModel {
     /// Places `model` on a shape (the given one, or the cheapest that fits) with the smallest `k`
     /// that holds it.
     pub fn new(model: QuantizedModel, options: CompileOptions) -> Result<Self, CompileError> {
+        Self::build(model, options, None)
+    }
+
+    /// [`CompiledModel::new`]; a sliced model's slices at `sliced_k` if given (as a model file
+    /// records them).
+    pub(crate) fn build(
+        model: QuantizedModel,
+        options: CompileOptions,
+        sliced_k: Option<u32>,
+    ) -> Result<Self, CompileError> {
         let hashed = options.input == Visibility::Hashed
             || options.output == Visibility::Hashed
             || options.weights == WeightVisibility::Committed;
@@ -280,14 +299,52 @@ impl CompiledModel {
                 engine: e.engine.to_string(),
             });
         };
-        if let Some(max_k) = options.max_k {
-            if k > max_k {
-                return Err(CompileError::TooLarge {
-                    needed: k,
-                    rows: layout.rows(),
-                    max_k,
-                });
+        let slices_asked = match options.slices {
+            Some(0) => {
+                return Err(CompileError::SliceRequest(
+                    "--slices must be at least 1".into(),
+                ))
             }
+            Some(n) => n > 1,
+            None => false,
+        };
+        if slices_asked || options.max_k.is_some_and(|max_k| k > max_k) {
+            if options.weights == WeightVisibility::Committed {
+                return Err(CompileError::SliceRequest(format!(
+                    "the circuit needs k = {k} ({} rows){}, and committed weights cannot be \
+                     combined with slicing yet: raise --max-k or use --weights fixed",
+                    layout.rows(),
+                    options
+                        .max_k
+                        .map_or(String::new(), |m| format!(", above the limit k = {m}"))
+                )));
+            }
+            let shapes: Vec<ShapeKind> = match options.shape {
+                Some(shape) => vec![shape],
+                None => ShapeKind::ALL
+                    .iter()
+                    .copied()
+                    .filter(|&s| s != ShapeKind::Tiny && s.params().hash == hashed)
+                    .filter(|&s| Layout::new(&network, s.params()).is_ok())
+                    .collect(),
+            };
+            let sliced = slice_model(&model, &network, &shapes, &options, sliced_k)?;
+            let (layout, _, cost) = place(&network, sliced.shape.params())
+                .expect("the slices were laid out on this shape");
+            return Ok(Self {
+                model,
+                shape: sliced.shape,
+                k: sliced.k,
+                cost,
+                fidelity: None,
+                claim: None,
+                network,
+                layout: Arc::new(layout),
+                weights_commitment,
+                weights_withheld: false,
+                sliced: Some(Arc::new(sliced)),
+                slice_of: None,
+            });
         }
         Ok(Self {
             model,
@@ -300,7 +357,45 @@ impl CompiledModel {
             layout: Arc::new(layout),
             weights_commitment,
             weights_withheld: false,
+            sliced: None,
+            slice_of: None,
         })
+    }
+
+    /// The circuit of slice `index` of `count`: `network` (a slice's network, with link
+    /// columns in `layout`) at the slices' common `k`.
+    pub(crate) fn slice_circuit(
+        model: QuantizedModel,
+        cost: CostReport,
+        network: Arc<Network>,
+        layout: Arc<Layout>,
+        (index, count): (usize, usize),
+    ) -> Self {
+        Self {
+            model,
+            shape: cost.shape,
+            k: cost.k,
+            cost,
+            fidelity: None,
+            claim: None,
+            network,
+            layout,
+            weights_commitment: None,
+            weights_withheld: false,
+            sliced: None,
+            slice_of: Some((index, count)),
+        }
+    }
+
+    /// For a model cut into slices: the slices and their links; `None` for a model proven as
+    /// one circuit.
+    pub fn sliced(&self) -> Option<&Arc<SlicedModel>> {
+        self.sliced.as_ref()
+    }
+
+    /// For the circuit of one slice: its position and the number of slices.
+    pub fn slice_of(&self) -> Option<(usize, usize)> {
+        self.slice_of
     }
 
     /// The circuit that proves `claim` about this model's output instead of revealing the
@@ -312,6 +407,15 @@ impl CompiledModel {
             claim: claim.to_string(),
             reason,
         };
+        if let Some(sliced) = &self.sliced {
+            // The claim's checks go into the last slice; the other slices are unchanged.
+            let sliced = sliced.with_claim(claim, self.model.output_scale)?;
+            return Ok(Self {
+                claim: Some(claim.clone()),
+                sliced: Some(Arc::new(sliced)),
+                ..self.clone()
+            });
+        }
         // The claim replaces the output; the input keeps its visibility.
         let weights = place_weights(&self.model.network, self.weights())
             .map_err(|e| invalid(e.to_string()))?;
@@ -337,6 +441,8 @@ impl CompiledModel {
             layout: Arc::new(layout),
             weights_commitment: self.weights_commitment.clone(),
             weights_withheld: self.weights_withheld,
+            sliced: None,
+            slice_of: self.slice_of,
         })
     }
 
@@ -387,6 +493,7 @@ impl CompiledModel {
             input: self.input_visibility(),
             output: self.output_visibility(),
             weights: WeightVisibility::Committed,
+            slices: None,
         };
         let mut copy = Self::new(model, options)?;
         copy.weights_commitment = Some(commitment);

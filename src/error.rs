@@ -38,6 +38,9 @@ pub enum Error {
     /// A claim about the output could not be made or checked.
     #[error(transparent)]
     Claim(#[from] ClaimError),
+    /// Parts of a sliced proof could not be joined.
+    #[error(transparent)]
+    Join(#[from] JoinError),
     /// Some proofs of a batch did not verify.
     #[error("{failed} of {total} proofs are invalid: {which}")]
     BatchRejected {
@@ -165,16 +168,6 @@ pub enum CompileError {
         /// The missing engine.
         engine: String,
     },
-    /// The circuit needs more rows than `--max-k` allows.
-    #[error("the circuit needs k = {needed} ({rows} rows), above the limit k = {max_k}")]
-    TooLarge {
-        /// Needed k.
-        needed: u32,
-        /// Rows used.
-        rows: usize,
-        /// The limit.
-        max_k: u32,
-    },
     /// A verifier's copy without weights was asked of a model with fixed weights.
     #[error(
         "a verifier's copy without weights needs --weights committed: fixed weights are part of \
@@ -184,6 +177,12 @@ pub enum CompileError {
     /// The weights cannot be committed (`--weights committed`).
     #[error(transparent)]
     Weights(#[from] zkinfer_circuits::weights::WeightsError),
+    /// The model cannot be cut into slices as asked.
+    #[error("cannot slice the model: {0}")]
+    Slicing(#[from] zkinfer_circuits::slicing::SliceError),
+    /// A slicing request that makes no sense.
+    #[error("{0}")]
+    SliceRequest(String),
 }
 
 /// An input that cannot be fed to the model.
@@ -259,6 +258,22 @@ pub enum ProveError {
          run or prove the model; use the model file the copy was made from"
     )]
     WeightsWithheld,
+    /// A whole-model key or proof was asked of a sliced model, or a slice of an unsliced one.
+    #[error("{0}")]
+    Slicing(String),
+    /// The requested slice does not exist.
+    #[error("slice {requested} requested, but the model has {count} slices (0 to {})", .count - 1)]
+    NoSuchSlice {
+        /// Requested index.
+        requested: usize,
+        /// Slices of the model.
+        count: usize,
+    },
+    /// A slice computed link values other than the whole network's (a bug: never proven).
+    #[error(
+        "slice {0} computed link values that differ from the whole network's; please report it"
+    )]
+    LinkValues(usize),
 }
 
 /// Why a proof was rejected.
@@ -358,6 +373,102 @@ pub enum VerifyError {
     /// The cryptographic check failed: the transcript does not prove these public values.
     #[error("the proof is invalid: it does not prove these inputs and outputs for this model")]
     Invalid,
+    /// A sliced proof for a model compiled as one circuit, or the other way round.
+    #[error("{0}")]
+    Slicing(String),
+    /// A sliced proof lacks a slice.
+    #[error("slice {slice} is missing: the proof has {got} slices, the model {expected}")]
+    MissingSlice {
+        /// The first missing slice.
+        slice: usize,
+        /// Slices in the proof.
+        got: usize,
+        /// Slices of the model.
+        expected: usize,
+    },
+    /// A sliced proof has more slices than the model.
+    #[error("the proof has {got} slices, the model only {expected}")]
+    ExtraSlices {
+        /// Slices in the proof.
+        got: usize,
+        /// Slices of the model.
+        expected: usize,
+    },
+    /// A sliced proof holds a slice twice.
+    #[error("slice {0} appears twice in the proof")]
+    RepeatedSlice(usize),
+    /// A slice proof sits at the wrong place (repeated or reordered slices).
+    #[error(
+        "position {position} of the proof holds slice {found}: slices are repeated or out of order"
+    )]
+    SliceOutOfPlace {
+        /// Position in the proof's list.
+        position: usize,
+        /// The slice index it states.
+        found: usize,
+    },
+    /// A slice proof is not for this model's slice.
+    #[error("slice {slice} is not a slice of this model (its digest {proof}, the model's slice {model})")]
+    ForeignSlice {
+        /// The slice.
+        slice: usize,
+        /// Digest in the slice proof.
+        proof: String,
+        /// Digest of the model's slice.
+        model: String,
+    },
+    /// A slice proof's listed link commitments are not the ones its transcript holds.
+    #[error("slice {0} lists link commitments that are not the ones in its transcript")]
+    LinkListing(usize),
+    /// Two slices' commitments to the values they share differ: the slices were not proven on
+    /// the same values (e.g. one comes from a proof of another input).
+    #[error("the link from slice {from} to slice {to} does not match: the two slices were not proven on the same values")]
+    LinkMismatch {
+        /// The slice computing the values.
+        from: usize,
+        /// The slice reading them.
+        to: usize,
+    },
+    /// The cryptographic check of one slice failed.
+    #[error("slice {0} is invalid: its transcript does not prove its part of the computation")]
+    SliceInvalid(usize),
+}
+
+/// Parts of a sliced proof that cannot be joined.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum JoinError {
+    /// A part is for another model.
+    #[error("part {part} is for another model (digest {found}, the model's {expected})")]
+    OtherModel {
+        /// Position of the part among the files given.
+        part: usize,
+        /// Its model digest.
+        found: String,
+        /// The model's.
+        expected: String,
+    },
+    /// A part does not hold exactly one slice.
+    #[error("part {0} holds {1} slices, a part holds one")]
+    NotOnePart(usize, usize),
+    /// Two parts prove the same slice.
+    #[error("slice {0} is given twice")]
+    Repeated(usize),
+    /// No part proves a slice.
+    #[error("slice {0} is missing: every slice needs its part")]
+    Missing(usize),
+    /// A slice index beyond the model's.
+    #[error("part {part} proves slice {slice}, but the model has {count} slices")]
+    NoSuchSlice {
+        /// Position of the part.
+        part: usize,
+        /// Its slice.
+        slice: usize,
+        /// Slices of the model.
+        count: usize,
+    },
+    /// Parts disagree on what the whole proof states (input, claim, commitments, scales).
+    #[error("the parts disagree on the {0}: they are not parts of one proof")]
+    Disagree(&'static str),
 }
 
 /// A claim about the output that cannot be made or checked.

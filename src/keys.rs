@@ -11,8 +11,8 @@ use std::sync::Arc;
 use ff::PrimeField;
 use halo2_proofs::{
     plonk::{
-        create_proof, keygen_pk, keygen_vk, verify_proof, BatchVerifier, ProvingKey,
-        SingleVerifier, VerifyingKey,
+        create_proof_with_shared_blinding, keygen_pk, keygen_vk, verify_proof, BatchVerifier,
+        ProvingKey, SharedBlinding, SingleVerifier, VerifyingKey,
     },
     poly::commitment::Params,
     transcript::{Blake2bRead, Blake2bWrite, Challenge255},
@@ -41,6 +41,17 @@ fn keygen_error(e: halo2_proofs::plonk::Error) -> Error {
     Error::Prove(ProveError::Halo2(format!("key generation failed: {e:?}")))
 }
 
+/// Refuses the whole-model keys of a model cut into slices: each slice has its own.
+fn refuse_sliced(compiled: &CompiledModel) -> Result<(), Error> {
+    match compiled.sliced() {
+        Some(sliced) => Err(Error::Prove(ProveError::Slicing(format!(
+            "the model is cut into {} slices: it is proven slice by slice (see zkinfer::bundle)",
+            sliced.len()
+        )))),
+        None => Ok(()),
+    }
+}
+
 /// Checks that `params` fit the model.
 fn check_params(compiled: &CompiledModel, params: &Params<Curve>) -> Result<(), Error> {
     if params.k() != compiled.k {
@@ -57,6 +68,7 @@ impl CompiledModel {
     /// Builds the verifying key: all a verifier needs besides the parameters.
     pub fn verifier(self: &Arc<Self>, params: Arc<Params<Curve>>) -> Result<Verifier, Error> {
         check_params(self, &params)?;
+        refuse_sliced(self)?;
         let vk = with_shape!(self.shape, S => {
             let circuit = NetworkCircuit::<S>::new(self.network().clone(), self.layout().clone());
             keygen_vk(&params, &circuit).map_err(keygen_error)?
@@ -88,6 +100,12 @@ impl CompiledModel {
     /// The exact integer forward pass for a quantised input, and the circuit witness it implies.
     pub fn witness(&self, input: &[i64]) -> Result<(Trace, CircuitWitness), Error> {
         self.require_weights().map_err(Error::Prove)?;
+        refuse_sliced(self)?;
+        if self.slice_of().is_some() {
+            return Err(Error::Prove(ProveError::Slicing(
+                "a slice's witness needs its link values: see zkinfer::bundle".into(),
+            )));
+        }
         let trace = self.network().forward(input)?;
         let witness = CircuitWitness::new(self.network(), self.layout(), &trace)?;
         Ok((trace, witness))
@@ -215,6 +233,17 @@ impl Prover {
         witness: CircuitWitness,
         rng: impl rand_core::Rng,
     ) -> Result<Proof, Error> {
+        self.prove_with_shared_blinding(witness, &[], rng)
+    }
+
+    /// [`Prover::prove_witness`], with the randomness of some advice columns given (a slice's
+    /// link columns, see [`crate::bundle`]).
+    pub(crate) fn prove_with_shared_blinding(
+        &self,
+        witness: CircuitWitness,
+        shared: &[SharedBlinding<Fp>],
+        rng: impl rand_core::Rng,
+    ) -> Result<Proof, Error> {
         let compiled = self.compiled();
         let layout = compiled.layout();
         let instances = witness.instances(layout);
@@ -228,11 +257,12 @@ impl Prover {
         with_shape!(compiled.shape, S => {
             let circuit = NetworkCircuit::<S>::new(compiled.network().clone(), layout.clone())
                 .with_witness(witness);
-            create_proof(
+            create_proof_with_shared_blinding(
                 &self.verifier.params,
                 &self.pk,
                 &[circuit],
                 &[&instance_refs],
+                &[shared],
                 rng,
                 &mut transcript,
             )
@@ -310,6 +340,11 @@ impl Verifier {
         &self.digest
     }
 
+    /// The compiled model (or slice) it verifies.
+    pub fn compiled(&self) -> &Arc<CompiledModel> {
+        &self.compiled
+    }
+
     /// Checks a proof and returns what it proves.
     pub fn verify(&self, proof: &Proof) -> Result<VerifiedOutput, VerifyError> {
         let (instances, output) = self.check_public(proof)?;
@@ -351,8 +386,17 @@ impl Verifier {
 
     /// Every check but the cryptographic one: digest, `k`, scales, shapes, ranges and transcript
     /// length. Returns the instance columns and what the proof claims.
-    fn check_public(&self, proof: &Proof) -> Result<(Vec<Vec<Fp>>, VerifiedOutput), VerifyError> {
+    pub(crate) fn check_public(
+        &self,
+        proof: &Proof,
+    ) -> Result<(Vec<Vec<Fp>>, VerifiedOutput), VerifyError> {
         let model = &self.compiled.model;
+        if !proof.slices.is_empty() {
+            return Err(VerifyError::Slicing(format!(
+                "the proof is a sliced proof of {} slices, but the model is proven as one circuit",
+                proof.slices.len()
+            )));
+        }
         if proof.model_digest != self.digest {
             if let Some(claim) = &self.compiled.claim {
                 return Err(VerifyError::ClaimCircuitMismatch {

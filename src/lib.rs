@@ -27,6 +27,7 @@
 #![deny(missing_docs)]
 
 pub mod artifact;
+pub mod bundle;
 pub mod claim;
 pub mod compile;
 pub mod error;
@@ -41,7 +42,9 @@ pub mod params;
 pub mod proof;
 pub mod quantize;
 pub mod reference;
+pub mod slices;
 
+pub use bundle::{LinkSecret, SliceProver, SlicedVerifier};
 pub use claim::{Claim, ClaimSpec};
 pub use compile::{CompileOptions, CompiledModel, CostReport, WeightVisibility};
 pub use error::{Error, Result};

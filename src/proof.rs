@@ -43,9 +43,44 @@ pub struct Proof {
     /// What the proof establishes about the output instead of revealing it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim: Option<Claim>,
+    /// The halo2 proof transcript (hex); empty for a sliced proof, whose transcripts are its
+    /// slices'.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "hex_bytes")]
+    pub transcript: Vec<u8>,
+    /// For a sliced model: one proof per slice, in order (see [`crate::bundle`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slices: Vec<SliceProof>,
+}
+
+/// The proof of one slice of a sliced model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SliceProof {
+    /// Position of the slice in the chain.
+    pub slice: usize,
+    /// Digest of the slice's verifying key (hex).
+    pub model_digest: String,
+    /// The commitments to the link columns holding values from earlier slices, one entry per
+    /// slice they come from (copies of what the transcript holds, for people and tools).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links_in: Vec<LinkCommitments>,
+    /// The commitments to the link columns holding values for later slices, one entry per
+    /// slice that reads them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links_out: Vec<LinkCommitments>,
     /// The halo2 proof transcript (hex).
     #[serde(with = "hex_bytes")]
     pub transcript: Vec<u8>,
+}
+
+/// The commitments to the columns of one link, as one of its two slices' proofs holds them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkCommitments {
+    /// The other slice of the link.
+    pub slice: usize,
+    /// One commitment per link column (hex of the compressed point).
+    pub commitments: Vec<String>,
 }
 
 /// What a proof states, besides its transcript: the public values the verifier checks.
@@ -87,6 +122,7 @@ impl Proof {
             weights_commitment: statement.weights_commitment,
             claim: statement.claim,
             transcript,
+            slices: Vec::new(),
         }
     }
 }

@@ -123,6 +123,9 @@ enum Source<F: PrimeField> {
     Cell(AssignedCell<F, F>),
 }
 
+/// A link-in tensor and the cells holding its values.
+type LinkedCells<F> = (usize, Vec<AssignedCell<F, F>>);
+
 /// Copy constraints of one synthesis: between cells, and from cells to public values.
 struct Wiring<F: PrimeField> {
     public: Vec<(Cell, usize)>,
@@ -401,7 +404,7 @@ impl<S: Shape> NetworkCircuit<S> {
         &self,
         region: &mut Region<'_, F>,
         config: &NetworkConfig<F>,
-    ) -> Result<Vec<(usize, Vec<AssignedCell<F, F>>)>, Error> {
+    ) -> Result<Vec<LinkedCells<F>>, Error> {
         let Some(links) = &self.network.links else {
             return Ok(Vec::new());
         };

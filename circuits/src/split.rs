@@ -380,12 +380,12 @@ fn linear_parts(node: &Node, op: &LinearOp, shape: &ShapeParams, max_rows: usize
     let positions_per_part = max_rows / (units * unit_rows);
     let (channel_ranges, position_ranges) = if positions_per_part >= 1 {
         (
-            vec![0..op.channels],
+            std::iter::once(0..op.channels).collect(),
             ranges(op.positions, positions_per_part),
         )
     } else {
         let units_per_part = max_rows / unit_rows;
-        let channel_ranges = ranges(units, units_per_part)
+        let channel_ranges: Vec<std::ops::Range<usize>> = ranges(units, units_per_part)
             .into_iter()
             .map(|r| r.start * unit_channels..(r.end * unit_channels).min(op.channels))
             .collect();

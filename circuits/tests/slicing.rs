@@ -290,15 +290,11 @@ fn a_residual_cut_carries_several_tensors() {
     assert!(carried.len() >= 2, "{carried:?}");
 }
 
+/// A slice's circuit, its layout and its honest witness.
+type SliceCircuit = (NetworkCircuit<Tiny>, Arc<Layout>, CircuitWitness);
+
 /// The circuit of every slice at the common `k`, with its honest witness.
-fn slice_circuits(
-    network: &Network,
-    x: &[i64],
-    max_rows: usize,
-) -> (
-    u32,
-    Vec<(NetworkCircuit<Tiny>, Arc<Layout>, CircuitWitness)>,
-) {
+fn slice_circuits(network: &Network, x: &[i64], max_rows: usize) -> (u32, Vec<SliceCircuit>) {
     let (graph, slicing) = sliced(network, max_rows);
     let full = graph.network().forward(x).unwrap();
     let layouts: Vec<Layout> = slicing

@@ -4,16 +4,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::json;
-use zkinfer::error::InputError;
+use zkinfer::error::{InputError, ProveError};
 use zkinfer::fidelity::argmax;
 use zkinfer::input::parse_samples;
 use zkinfer::{
-    Claim, CompileOptions, CompiledModel, Error, Model, Proof, QuantizeOptions, Result,
+    Claim, CompileOptions, CompiledModel, Error, LinkSecret, Model, Proof, QuantizeOptions, Result,
     VerifiedOutput, Visibility,
 };
 
 use super::io::{load_compiled, load_params, progress, read, stage, write};
-use super::{CompileArgs, ProveArgs, QuantizeArgs, RunArgs, VerifyArgs};
+use super::{CompileArgs, JoinArgs, ProveArgs, QuantizeArgs, RunArgs, VerifyArgs};
 
 /// Reads samples for a model taking `input_len` values, attributing errors to the file.
 pub fn load_samples(path: &std::path::Path, input_len: usize) -> Result<Vec<Vec<f32>>> {
@@ -48,6 +48,7 @@ pub fn compile_model(
             input: args.input_visibility.into(),
             output: args.output_visibility.into(),
             weights: args.weights.into(),
+            slices: args.slices,
         },
     )?;
     Ok((model, compiled))
@@ -79,6 +80,9 @@ pub fn compile(args: CompileArgs) -> Result<()> {
         "cost: k = {}, rows = {} (of {} usable), columns = {} advice + {} fixed + {} instance, lookups = {} (shape {})",
         c.k, c.rows, c.usable_rows, c.advice_columns, c.fixed_columns, c.instance_columns, c.lookups, c.shape.name()
     );
+    if let Some(sliced) = compiled.sliced() {
+        print_slices(&compiled, sliced);
+    }
     if let Some(commitment) = compiled.weights_commitment() {
         println!(
             "weights committed: {commitment} (every proof carries this commitment; the verifying key holds no weights)"
@@ -121,6 +125,46 @@ pub fn compile(args: CompileArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The slices of a sliced model, one line each, and their totals.
+fn print_slices(compiled: &CompiledModel, sliced: &zkinfer::slices::SlicedModel) {
+    let whole = &compiled.cost;
+    println!(
+        "sliced: {} slices at k = {} (as one circuit: k = {}, {} rows), shape {}; {} values linked in {} link columns",
+        sliced.len(),
+        sliced.k,
+        whole.k,
+        whole.rows,
+        sliced.shape.name(),
+        sliced.linked_values(),
+        sliced.link_columns(),
+    );
+    for s in sliced.summaries() {
+        println!(
+            "  slice {}: nodes '{}' … '{}' ({} operators), k = {}, {} rows, {} advice columns ({} + {} link), links in {} / out {} values, predicted prove {:.2} s, memory {:.0} MiB",
+            s.index,
+            s.nodes[0],
+            s.nodes[1],
+            s.operators,
+            s.k,
+            s.rows,
+            s.advice_columns,
+            s.link_columns[0],
+            s.link_columns[1],
+            s.linked_values[0],
+            s.linked_values[1],
+            s.predicted_prove_ms / 1e3,
+            s.predicted_memory_mb,
+        );
+    }
+    println!(
+        "  total: predicted prove {:.2} s (as one circuit: {:.2} s), peak memory {:.0} MiB (as one circuit: {:.0} MiB)",
+        sliced.predicted_prove_ms() / 1e3,
+        whole.predicted_prove_ms() / 1e3,
+        sliced.predicted_memory_mb(),
+        whole.predicted_memory_mb(),
+    );
 }
 
 pub fn run(args: RunArgs) -> Result<()> {
@@ -204,7 +248,10 @@ pub fn prove(args: ProveArgs) -> Result<()> {
         .model
         .quantize_input(args.sample, sample)
         .map_err(|e| Error::Input(e).in_file(&args.input))?;
-    let (trace, _) = compiled.witness(&quantised)?;
+    let trace = match compiled.sliced() {
+        Some(_) => compiled.sliced_trace(&quantised)?,
+        None => compiled.witness(&quantised)?.0,
+    };
     let compiled = match &args.claim {
         Some(spec) => {
             let claim = spec.resolve(trace.output(), compiled.model.output_scale)?;
@@ -215,6 +262,14 @@ pub fn prove(args: ProveArgs) -> Result<()> {
     drop(trace);
 
     let params = load_params(&args.cache, compiled.k)?;
+    if compiled.sliced().is_some() {
+        return prove_sliced(&args, &compiled, params, &quantised);
+    }
+    if args.slice.is_some() {
+        return Err(Error::Prove(ProveError::Slicing(
+            "--slice is for sliced models; this one is proven as one circuit".into(),
+        )));
+    }
     let prover = stage(
         &format!("building proving key (k = {})", compiled.k),
         || compiled.prover(params),
@@ -225,7 +280,20 @@ pub fn prove(args: ProveArgs) -> Result<()> {
     })?;
     let elapsed = start.elapsed();
     write(&args.output, &proof.to_json())?;
-    let what = match (&proof.claim, proof.outputs.first()) {
+    let what = proven_text(&compiled, &proof);
+    println!(
+        "proved sample {} in {:.2} s: {what}; {} byte transcript written to {}",
+        args.sample,
+        elapsed.as_secs_f64(),
+        proof.transcript.len(),
+        args.output.display()
+    );
+    Ok(())
+}
+
+/// What a proof proves, for people.
+fn proven_text(compiled: &CompiledModel, proof: &Proof) -> String {
+    match (&proof.claim, proof.outputs.first()) {
         (Some(claim), _) => format!("{claim} (outputs kept private)"),
         (None, None) if proof.output_commitment.is_some() => {
             "the outputs, committed to (kept private)".to_string()
@@ -238,13 +306,117 @@ pub fn prove(args: ProveArgs) -> Result<()> {
             )
         }
         (None, None) => "the computation (outputs kept private)".to_string(),
+    }
+}
+
+/// The link secret of a proof made in parts: given, from the environment, or (public input)
+/// derived from the model and the input.
+fn part_link_secret(
+    args: &ProveArgs,
+    compiled: &CompiledModel,
+    quantised: &[i64],
+) -> Result<LinkSecret> {
+    let given = args.link_secret.clone().or_else(|| {
+        std::env::var(LINK_SECRET_ENV)
+            .ok()
+            .filter(|s| !s.is_empty())
+    });
+    match given {
+        Some(hex) => Ok(LinkSecret::from_hex(&hex)?),
+        None => Ok(LinkSecret::for_public_input(compiled, quantised)?),
+    }
+}
+
+/// Environment variable holding the link secret of a proof made in parts.
+const LINK_SECRET_ENV: &str = "ZKINFER_LINK_SECRET";
+
+/// `prove` for a sliced model: every slice (one proof file), or one slice (a part).
+fn prove_sliced(
+    args: &ProveArgs,
+    compiled: &Arc<CompiledModel>,
+    params: Arc<halo2_proofs::poly::commitment::Params<zkinfer::params::Curve>>,
+    quantised: &[i64],
+) -> Result<()> {
+    let sliced = compiled.sliced().expect("called for sliced models");
+    let count = sliced.len();
+    let start = Instant::now();
+    let whole = compiled.sliced_trace(quantised)?;
+    let rng = || rand_core::UnwrapErr(rand::rngs::SysRng);
+    let (proof, what) = match args.slice {
+        Some(index) => {
+            let secret = part_link_secret(args, compiled, quantised)?;
+            let prover = stage(
+                &format!(
+                    "building the proving key of slice {index} of {count} (k = {})",
+                    compiled.k
+                ),
+                || compiled.slice_prover(index, params),
+            )?;
+            let part = stage(&format!("proving slice {index}"), || {
+                prover.prove(quantised, &whole, &secret, rng())
+            })?;
+            (
+                part,
+                format!("slice {index} of {count} (a part: join all {count} with `zkinfer join`)"),
+            )
+        }
+        None => {
+            let secret = match &args.link_secret {
+                Some(hex) => LinkSecret::from_hex(hex)?,
+                None => LinkSecret::random(),
+            };
+            let mut parts = Vec::with_capacity(count);
+            for index in 0..count {
+                let slice_start = Instant::now();
+                progress(&format!(
+                    "slice {}/{count}: building the proving key (k = {})…",
+                    index + 1,
+                    compiled.k
+                ));
+                let prover = compiled.slice_prover(index, params.clone())?;
+                progress(&format!("slice {}/{count}: proving…", index + 1));
+                parts.push(prover.prove(quantised, &whole, &secret, rng())?);
+                drop(prover);
+                progress(&format!(
+                    "slice {}/{count}: done in {:.2} s",
+                    index + 1,
+                    slice_start.elapsed().as_secs_f64()
+                ));
+            }
+            let proof = compiled.join(&parts)?;
+            let what = format!("{} in {count} linked slices", proven_text(compiled, &proof));
+            (proof, what)
+        }
     };
+    write(&args.output, &proof.to_json())?;
+    let bytes: usize = proof.slices.iter().map(|s| s.transcript.len()).sum();
     println!(
-        "proved sample {} in {:.2} s: {what}; {} byte transcript written to {}",
+        "proved sample {} in {:.2} s: {what}; {bytes} transcript bytes written to {}",
         args.sample,
-        elapsed.as_secs_f64(),
-        proof.transcript.len(),
+        start.elapsed().as_secs_f64(),
         args.output.display()
+    );
+    Ok(())
+}
+
+pub fn join(args: JoinArgs) -> Result<()> {
+    let compiled = load_compiled(&args.model)?;
+    let parts = args
+        .parts
+        .iter()
+        .map(|path| {
+            read(path).and_then(|bytes| {
+                Proof::part_from_json(&bytes).map_err(|e| Error::Artifact(e).in_file(path))
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let proof = compiled.join(&parts)?;
+    write(&args.output, &proof.to_json())?;
+    println!(
+        "joined {} slices into {}: {}",
+        proof.slices.len(),
+        args.output.display(),
+        proven_text(&compiled, &proof)
     );
     Ok(())
 }
@@ -296,13 +468,20 @@ pub fn verify(args: VerifyArgs) -> Result<()> {
     }
     let result = verify_one(&args, &args.proofs[0]);
     match (&result, args.json) {
-        (Ok(verified), true) => {
+        (Ok((verified, slices)), true) => {
             let mut fields = serde_json::Map::new();
             fields.insert("verified".into(), json!(true));
             fields.extend(verified_json(verified));
+            if let Some(slices) = slices {
+                fields.insert("slices".into(), json!(slices));
+            }
             println!("{}", serde_json::Value::Object(fields));
         }
-        (Ok(verified), false) => println!("proof is valid: {}", verified_text(verified)),
+        (Ok((verified, slices)), false) => println!(
+            "proof is valid: {}{}",
+            verified_text(verified),
+            slices.map_or(String::new(), |n| format!(" ({n} linked slices)"))
+        ),
         (Err(e), true) => println!("{}", json!({ "verified": false, "error": e.to_string() })),
         (Err(_), false) => {}
     }
@@ -317,13 +496,23 @@ fn circuit_for(compiled: &Arc<CompiledModel>, claim: Option<&Claim>) -> Result<A
     }
 }
 
-fn verify_one(args: &VerifyArgs, path: &std::path::Path) -> Result<VerifiedOutput> {
+/// Verifies one proof; returns what it proves and, for a sliced model, its number of slices.
+fn verify_one(
+    args: &VerifyArgs,
+    path: &std::path::Path,
+) -> Result<(VerifiedOutput, Option<usize>)> {
     let compiled = load_compiled(&args.model)?;
     let proof = Proof::from_json(&read(path)?).map_err(|e| Error::Artifact(e).in_file(path))?;
     let compiled = circuit_for(&compiled, proof.claim.as_ref())?;
     let params = load_params(&args.cache, compiled.k)?;
-    let verifier = compiled.verifier(params)?;
-    Ok(verifier.verify(&proof)?)
+    match compiled.sliced() {
+        Some(sliced) => {
+            let slices = sliced.len();
+            let verifier = compiled.sliced_verifier(params)?;
+            Ok((verifier.verify(&proof)?, Some(slices)))
+        }
+        None => Ok((compiled.verifier(params)?.verify(&proof)?, None)),
+    }
 }
 
 /// Verifies several proofs of one model as batches (one per claim) and reports each.
@@ -363,8 +552,15 @@ fn verify_batch(args: &VerifyArgs) -> Result<()> {
             Some(Ok(circuit)) => Arc::new(circuit),
             None => compiled.clone(),
         };
-        let verifier = circuit.verifier(load_params(&args.cache, circuit.k)?)?;
-        for (&i, result) in members.iter().zip(verifier.verify_batch(&proofs)) {
+        let params = load_params(&args.cache, circuit.k)?;
+        let results = if circuit.sliced().is_some() {
+            // Each sliced proof is checked on its own (its slices have different keys).
+            let verifier = circuit.sliced_verifier(params)?;
+            proofs.iter().map(|p| verifier.verify(p)).collect()
+        } else {
+            circuit.verifier(params)?.verify_batch(&proofs)
+        };
+        for (&i, result) in members.iter().zip(results) {
             verified[i] = Some(result.map_err(Error::Verify));
         }
     }

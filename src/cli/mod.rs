@@ -30,6 +30,8 @@ enum Command {
     Prove(ProveArgs),
     /// Verify a proof; exit 0 only if it is valid.
     Verify(VerifyArgs),
+    /// Join the proofs of every slice of a sliced model (made with `prove --slice`) into one.
+    Join(JoinArgs),
     /// Run every stage on a model and report times, sizes and the slowdown over native inference.
     Bench(BenchArgs),
 }
@@ -61,9 +63,12 @@ struct QuantizeArgs {
     /// Column budget of the circuit [default: the cheapest that fits].
     #[arg(long, value_enum)]
     shape: Option<ShapeArg>,
-    /// Refuse to build circuits with more than 2^K rows.
-    #[arg(long, value_name = "K")]
+    /// Circuits of at most 2^K rows: a larger model is cut into linked slices that fit.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(4..=24))]
     max_k: Option<u32>,
+    /// Cut the model into N linked slices, proven one by one (or on N machines).
+    #[arg(long, value_name = "N")]
+    slices: Option<usize>,
     /// What proofs reveal of the input: the input itself (`public`), nothing (`private`), or a
     /// Poseidon commitment to it (`hashed`); a private or hashed input is range-checked in the
     /// circuit.
@@ -210,8 +215,29 @@ struct ProveArgs {
     /// at least VALUE). The proof holds the claim and no outputs.
     #[arg(long, value_name = "CLAIM")]
     claim: Option<zkinfer::ClaimSpec>,
+    /// For a sliced model: prove slice N only, writing a part for `zkinfer join`.
+    #[arg(long, value_name = "N")]
+    slice: Option<usize>,
+    /// For a sliced model proven in parts: the secret (64 hex digits) every part of one proof
+    /// shares to blind its links [default: $ZKINFER_LINK_SECRET; for a public input, derived
+    /// from the model and the input]. Use a fresh one per proof and keep it from verifiers.
+    #[arg(long, value_name = "HEX")]
+    link_secret: Option<String>,
     #[command(flatten)]
     cache: CacheArgs,
+}
+
+#[derive(Debug, Args)]
+struct JoinArgs {
+    /// The compiled (sliced) model.
+    #[arg(value_name = "MODEL.zkm")]
+    model: PathBuf,
+    /// The parts, one per slice, in any order.
+    #[arg(value_name = "PART.json", required = true, num_args = 1..)]
+    parts: Vec<PathBuf>,
+    /// Where to write the joined proof.
+    #[arg(short, long, value_name = "PROOF.json")]
+    output: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -223,7 +249,8 @@ struct VerifyArgs {
     #[arg(value_name = "PROOF.json", required = true, num_args = 1..)]
     proofs: Vec<PathBuf>,
     /// Print {"verified": true, "outputs": [[...]]} with the verified, dequantised outputs, or
-    /// {"verified": true, "claim": {...}} for a proof of a claim (for several proofs:
+    /// {"verified": true, "claim": {...}} for a proof of a claim, with "slices": N for a sliced
+    /// model (for several proofs:
     /// {"verified": ..., "proofs": [{"proof", "verified", "outputs" | "claim" | "error"}]}).
     #[arg(long)]
     json: bool,
@@ -274,6 +301,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => commands::run(args),
         Command::Prove(args) => commands::prove(args),
         Command::Verify(args) => commands::verify(args),
+        Command::Join(args) => commands::join(args),
         Command::Bench(args) => bench::bench(args),
     });
     match result {

@@ -1,0 +1,365 @@
+//! Models too large for one circuit, compiled as a chain of linked slices.
+//!
+//! When the whole network needs more than `2^max_k` rows (or `--slices N` asks for it), the
+//! compiler cuts every operator that needs more rows than a slice holds into parts
+//! ([`zkinfer_circuits::split`]), then cuts the network into consecutive slices
+//! ([`zkinfer_circuits::slicing`]): the fewest that fit, with the cuts that the fewest values
+//! cross. Every slice has the same shape and the same `k` (two proofs can only share a column's
+//! commitment if their columns are committed over the same bases), and is an ordinary network
+//! circuit plus link columns. Among the shapes that fit and a few `k` up to `max_k`, the
+//! compiler keeps the one whose slices are predicted to prove fastest in all.
+//!
+//! How the slices are proven and their links checked: [`crate::bundle`].
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use zkinfer_circuits::checks::with_output_checks;
+use zkinfer_circuits::slicing::{SliceGraph, Slicing};
+use zkinfer_circuits::split::split_nodes;
+use zkinfer_circuits::{with_shape, Layout, Network, NetworkCircuit, ShapeKind};
+
+use crate::claim::Claim;
+use crate::compile::{CompileOptions, CompiledModel, CostReport};
+use crate::error::{ClaimError, CompileError};
+use crate::quantize::QuantizedModel;
+
+/// The smallest `k` a slice may have.
+const MIN_SLICE_K: u32 = 6;
+/// The largest `k` tried when only a number of slices is asked for.
+const MAX_SLICE_K: u32 = 22;
+/// How many `k` below `max_k` the compiler tries.
+const K_CANDIDATES: u32 = 3;
+/// Operators are cut into parts of at most this fraction of a slice's rows, so that slices can
+/// be filled evenly.
+const PARTS_PER_SLICE: usize = 4;
+
+/// A model cut into linked slices.
+#[derive(Clone, Debug)]
+pub struct SlicedModel {
+    /// The shape of every slice.
+    pub shape: ShapeKind,
+    /// `k` of every slice.
+    pub k: u32,
+    /// The first operator of each slice (counting the operators of [`SlicedModel::network`],
+    /// gathers excluded).
+    pub starts: Vec<usize>,
+    /// The whole network with oversized operators cut into parts: its forward pass gives every
+    /// value a slice reads or links.
+    pub network: Arc<Network>,
+    /// The slices' networks and their links.
+    pub slicing: Arc<Slicing>,
+    /// Each slice's circuit.
+    pub slices: Vec<Arc<CompiledModel>>,
+    /// Digest identifying the sliced model (hex): what every part of its proofs names.
+    pub id: String,
+    /// The number of slices asked for (`--slices`), if any.
+    pub requested: Option<usize>,
+    /// The row limit asked for (`--max-k`), if any.
+    pub max_k: Option<u32>,
+}
+
+impl SlicedModel {
+    /// Number of slices.
+    pub fn len(&self) -> usize {
+        self.slices.len()
+    }
+
+    /// Whether there are no slices (never, for a compiled model).
+    pub fn is_empty(&self) -> bool {
+        self.slices.is_empty()
+    }
+
+    /// Predicted proving time of all slices, in milliseconds.
+    pub fn predicted_prove_ms(&self) -> f64 {
+        self.slices
+            .iter()
+            .map(|s| s.cost.predicted_prove_ms())
+            .sum()
+    }
+
+    /// Predicted peak memory of the largest slice, in MiB (slices are proven one at a time).
+    pub fn predicted_memory_mb(&self) -> f64 {
+        self.slices
+            .iter()
+            .map(|s| s.cost.predicted_memory_mb())
+            .fold(0.0, f64::max)
+    }
+
+    /// Values linked between slices (each counted once per slice that reads it).
+    pub fn linked_values(&self) -> usize {
+        self.slicing.linked_values()
+    }
+
+    /// Link columns over all slices.
+    pub fn link_columns(&self) -> usize {
+        self.slices.iter().map(|s| s.layout().links.columns()).sum()
+    }
+
+    /// The same slices with `claim`'s checks after the output in the last slice.
+    pub(crate) fn with_claim(&self, claim: &Claim, output_scale: i32) -> Result<Self, ClaimError> {
+        let invalid = |reason: String| ClaimError::Invalid {
+            claim: claim.to_string(),
+            reason,
+        };
+        let last = self.slices.last().expect("a sliced model has slices");
+        let network = last.network();
+        let checks = claim.checks(network.output_len(), output_scale)?;
+        let checked =
+            with_output_checks(network, "claim", &checks).map_err(|e| invalid(e.to_string()))?;
+        let (index, count) = last.slice_of().expect("a slice knows its place");
+        let mut circuit = slice_circuit(&last.model, checked, self.shape, self.k, (index, count))
+            .map_err(|e| {
+            invalid(format!("the claim's checks do not fit the last slice: {e}"))
+        })?;
+        circuit.claim = Some(claim.clone());
+        let mut slices = self.slices.clone();
+        *slices.last_mut().expect("a sliced model has slices") = Arc::new(circuit);
+        Ok(Self {
+            slices,
+            ..self.clone()
+        })
+    }
+}
+
+/// One slice of a sliced model, summed up (what `compile` prints and the model file records).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SliceSummary {
+    /// Position in the chain.
+    pub index: usize,
+    /// The first and last operators of the whole network it proves.
+    pub nodes: [String; 2],
+    /// Operators it proves (parts of cut operators count one each).
+    pub operators: usize,
+    /// `k`.
+    pub k: u32,
+    /// Rows its layout uses.
+    pub rows: usize,
+    /// Advice columns, link columns included.
+    pub advice_columns: usize,
+    /// Link columns: values read from earlier slices, values written for later ones.
+    pub link_columns: [usize; 2],
+    /// Values read from earlier slices and written for later ones.
+    pub linked_values: [usize; 2],
+    /// The cost model's proving time, in milliseconds.
+    pub predicted_prove_ms: f64,
+    /// The cost model's peak memory, in MiB.
+    pub predicted_memory_mb: f64,
+}
+
+impl SlicedModel {
+    /// Each slice, summed up.
+    pub fn summaries(&self) -> Vec<SliceSummary> {
+        self.slices
+            .iter()
+            .zip(&self.slicing.slices)
+            .map(|(circuit, slice)| {
+                let network = &self.network;
+                let operators: Vec<&str> = network.nodes[slice.nodes.clone()]
+                    .iter()
+                    .filter(|n| !matches!(n.op, zkinfer_circuits::Op::Gather(_)))
+                    .map(|n| n.name.as_str())
+                    .collect();
+                let links = &circuit.layout().links;
+                let values = |inbound: bool| {
+                    self.slicing
+                        .links
+                        .iter()
+                        .filter(|l| {
+                            if inbound {
+                                l.to == slice.index
+                            } else {
+                                l.from == slice.index
+                            }
+                        })
+                        .map(|l| l.elements.len())
+                        .sum()
+                };
+                SliceSummary {
+                    index: slice.index,
+                    nodes: [
+                        operators.first().copied().unwrap_or_default().to_string(),
+                        operators.last().copied().unwrap_or_default().to_string(),
+                    ],
+                    operators: operators.len(),
+                    k: circuit.k,
+                    rows: circuit.cost.rows,
+                    advice_columns: circuit.cost.advice_columns,
+                    link_columns: [links.input_columns(), links.output_columns()],
+                    linked_values: [values(true), values(false)],
+                    predicted_prove_ms: circuit.cost.predicted_prove_ms(),
+                    predicted_memory_mb: circuit.cost.predicted_memory_mb(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Rows a slice circuit of `shape` reserves at the end (blinding rows).
+fn reserved_rows(shape: ShapeKind) -> usize {
+    with_shape!(shape, S => NetworkCircuit::<S>::reserved_rows::<pasta_curves::Fp>())
+}
+
+/// The circuit of one slice's network at `k`, with its link columns.
+fn slice_circuit(
+    model: &QuantizedModel,
+    network: Network,
+    shape: ShapeKind,
+    k: u32,
+    place: (usize, usize),
+) -> Result<CompiledModel, String> {
+    let reserved = reserved_rows(shape);
+    let usable = (1usize << k) - reserved;
+    let layout = Layout::new(&network, shape.params())
+        .map_err(|e| format!("node '{}' needs the {} engine", e.node, e.engine))?;
+    if layout.rows() > usable {
+        return Err(format!(
+            "slice {} needs {} rows, {usable} fit k = {k}",
+            place.0,
+            layout.rows()
+        ));
+    }
+    let layout = layout.with_link_columns(&network, usable);
+    let cost = CostReport::new(&layout, k, reserved);
+    Ok(CompiledModel::slice_circuit(
+        model.clone(),
+        cost,
+        Arc::new(network),
+        Arc::new(layout),
+        place,
+    ))
+}
+
+/// One way to slice: a shape, a `k`, and the slices it gives.
+struct Candidate {
+    shape: ShapeKind,
+    k: u32,
+    network: Network,
+    starts: Vec<usize>,
+    slicing: Slicing,
+    slices: Vec<CompiledModel>,
+}
+
+impl Candidate {
+    fn predicted_ms(&self) -> f64 {
+        self.slices
+            .iter()
+            .map(|s| s.cost.predicted_prove_ms())
+            .sum()
+    }
+}
+
+/// Slices `network` on `shape` at `k` into `count` slices (or the fewest that fit).
+fn try_slicing(
+    model: &QuantizedModel,
+    network: &Network,
+    shape: ShapeKind,
+    k: u32,
+    count: Option<usize>,
+) -> Result<Candidate, CompileError> {
+    let usable = (1usize << k) - reserved_rows(shape);
+    let split = split_nodes(network, &shape.params(), (usable / PARTS_PER_SLICE).max(2))
+        .map_err(|e| CompileError::SliceRequest(e.to_string()))?;
+    let graph = SliceGraph::new(split, shape.params())?;
+    let starts = graph.plan(usable, count)?;
+    let slicing = graph.slice(&starts)?;
+    let total = slicing.slices.len();
+    let slices = slicing
+        .slices
+        .iter()
+        .map(|slice| {
+            slice_circuit(model, slice.network.clone(), shape, k, (slice.index, total))
+                .map_err(CompileError::SliceRequest)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Candidate {
+        shape,
+        k,
+        network: graph.network().clone(),
+        starts,
+        slicing,
+        slices,
+    })
+}
+
+/// Cuts the placed `network` of `model` into linked slices on one of `shapes`: at `pinned_k`
+/// if given, else at the `k` up to `options.max_k` (the smallest that fits `options.slices`
+/// slices without a limit) whose slices are predicted to prove fastest.
+pub(crate) fn slice_model(
+    model: &QuantizedModel,
+    network: &Network,
+    shapes: &[ShapeKind],
+    options: &CompileOptions,
+    pinned_k: Option<u32>,
+) -> Result<SlicedModel, CompileError> {
+    let mut best: Option<Candidate> = None;
+    let mut refusal: Option<CompileError> = None;
+    for &shape in shapes {
+        let ks: Vec<u32> = match (pinned_k, options.max_k) {
+            (Some(k), _) => vec![k],
+            (None, Some(max_k)) => {
+                (max_k.saturating_sub(K_CANDIDATES - 1).max(MIN_SLICE_K)..=max_k).collect()
+            }
+            // Only a number of slices: the smallest k that holds them is the cheapest.
+            (None, None) => (MIN_SLICE_K..=MAX_SLICE_K).collect(),
+        };
+        for k in ks {
+            match try_slicing(model, network, shape, k, options.slices) {
+                Ok(candidate) => {
+                    let better = best
+                        .as_ref()
+                        .is_none_or(|b| candidate.predicted_ms() < b.predicted_ms());
+                    if better {
+                        best = Some(candidate);
+                    }
+                    if pinned_k.is_none() && options.max_k.is_none() {
+                        break;
+                    }
+                }
+                Err(e) => refusal = Some(e),
+            }
+        }
+    }
+    let Some(best) = best else {
+        return Err(refusal.unwrap_or_else(|| {
+            CompileError::SliceRequest("no shape has the engines the network needs".into())
+        }));
+    };
+    let id = sliced_id(model, network, best.shape, best.k, &best.starts);
+    Ok(SlicedModel {
+        shape: best.shape,
+        k: best.k,
+        starts: best.starts,
+        network: Arc::new(best.network),
+        slicing: Arc::new(best.slicing),
+        slices: best.slices.into_iter().map(Arc::new).collect(),
+        id,
+        requested: options.slices,
+        max_k: options.max_k,
+    })
+}
+
+/// BLAKE2b-256 of everything that defines the sliced circuits: the placed network (weights,
+/// scales, visibilities), the shape, `k` and the cuts.
+fn sliced_id(
+    model: &QuantizedModel,
+    network: &Network,
+    shape: ShapeKind,
+    k: u32,
+    starts: &[usize],
+) -> String {
+    let mut state = blake2b_simd::Params::new()
+        .hash_length(32)
+        .personal(b"zkinfer-sliced-1")
+        .to_state();
+    state.update(&serde_json::to_vec(network).expect("networks serialise"));
+    state.update(shape.name().as_bytes());
+    state.update(&k.to_le_bytes());
+    state.update(&model.input_scale.to_le_bytes());
+    state.update(&model.output_scale.to_le_bytes());
+    for &start in starts {
+        state.update(&(start as u64).to_le_bytes());
+    }
+    hex::encode(state.finalize().as_bytes())
+}
