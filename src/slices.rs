@@ -29,11 +29,13 @@ use crate::quantize::QuantizedModel;
 const MIN_SLICE_K: u32 = 6;
 /// The largest `k` tried when only a number of slices is asked for.
 const MAX_SLICE_K: u32 = 22;
-/// How many `k` below `max_k` the compiler tries.
+/// How many `k` up to `max_k` the compiler considers.
 const K_CANDIDATES: u32 = 3;
+/// How many (shape, `k`) pairs, the best estimated first, the compiler slices to compare.
+const SLICED_CANDIDATES: usize = 3;
 /// Operators are cut into parts of at most this fraction of a slice's rows, so that slices can
 /// be filled evenly.
-const PARTS_PER_SLICE: usize = 4;
+const PARTS_PER_SLICE: usize = 8;
 
 /// A model cut into linked slices.
 #[derive(Clone, Debug)]
@@ -201,6 +203,28 @@ fn reserved_rows(shape: ShapeKind) -> usize {
     with_shape!(shape, S => NetworkCircuit::<S>::reserved_rows::<pasta_curves::Fp>())
 }
 
+/// A slice's network laid out at `k` with its link columns, and its cost.
+fn lay_out_slice(
+    network: &Network,
+    shape: ShapeKind,
+    k: u32,
+    index: usize,
+) -> Result<(Layout, CostReport), String> {
+    let reserved = reserved_rows(shape);
+    let usable = (1usize << k) - reserved;
+    let layout = Layout::new(network, shape.params())
+        .map_err(|e| format!("node '{}' needs the {} engine", e.node, e.engine))?;
+    if layout.rows() > usable {
+        return Err(format!(
+            "slice {index} needs {} rows, {usable} fit k = {k}",
+            layout.rows()
+        ));
+    }
+    let layout = layout.with_link_columns(network, usable);
+    let cost = CostReport::new(&layout, k, reserved);
+    Ok((layout, cost))
+}
+
 /// The circuit of one slice's network at `k`, with its link columns.
 fn slice_circuit(
     model: &QuantizedModel,
@@ -209,19 +233,7 @@ fn slice_circuit(
     k: u32,
     place: (usize, usize),
 ) -> Result<CompiledModel, String> {
-    let reserved = reserved_rows(shape);
-    let usable = (1usize << k) - reserved;
-    let layout = Layout::new(&network, shape.params())
-        .map_err(|e| format!("node '{}' needs the {} engine", e.node, e.engine))?;
-    if layout.rows() > usable {
-        return Err(format!(
-            "slice {} needs {} rows, {usable} fit k = {k}",
-            place.0,
-            layout.rows()
-        ));
-    }
-    let layout = layout.with_link_columns(&network, usable);
-    let cost = CostReport::new(&layout, k, reserved);
+    let (layout, cost) = lay_out_slice(&network, shape, k, place.0)?;
     Ok(CompiledModel::slice_circuit(
         model.clone(),
         cost,
@@ -238,21 +250,35 @@ struct Candidate {
     network: Network,
     starts: Vec<usize>,
     slicing: Slicing,
-    slices: Vec<CompiledModel>,
+    layouts: Vec<(Layout, CostReport)>,
 }
 
 impl Candidate {
     fn predicted_ms(&self) -> f64 {
-        self.slices
+        self.layouts
             .iter()
-            .map(|s| s.cost.predicted_prove_ms())
+            .map(|(_, c)| c.predicted_prove_ms())
             .sum()
     }
 }
 
+/// A quick estimate of the proving time of `network` sliced on `shape` at `k`: its rows as one
+/// circuit in full slices, each priced as a circuit of the shape at `k` (no link columns).
+/// `None` if the shape lacks an engine, or `count` slices of `k` cannot hold the rows.
+fn estimate_ms(network: &Network, shape: ShapeKind, k: u32, count: Option<usize>) -> Option<f64> {
+    let layout = Layout::new(network, shape.params()).ok()?;
+    let reserved = reserved_rows(shape);
+    let usable = (1usize << k).checked_sub(reserved)?;
+    let slices = match count {
+        Some(count) if layout.rows() > count * usable => return None,
+        Some(count) => count,
+        None => layout.rows().div_ceil(usable),
+    };
+    Some(slices as f64 * CostReport::new(&layout, k, reserved).predicted_prove_ms())
+}
+
 /// Slices `network` on `shape` at `k` into `count` slices (or the fewest that fit).
 fn try_slicing(
-    model: &QuantizedModel,
     network: &Network,
     shape: ShapeKind,
     k: u32,
@@ -264,22 +290,20 @@ fn try_slicing(
     let graph = SliceGraph::new(split, shape.params())?;
     let starts = graph.plan(usable, count)?;
     let slicing = graph.slice(&starts)?;
-    let total = slicing.slices.len();
-    let slices = slicing
+    let layouts = slicing
         .slices
         .iter()
         .map(|slice| {
-            slice_circuit(model, slice.network.clone(), shape, k, (slice.index, total))
-                .map_err(CompileError::SliceRequest)
+            lay_out_slice(&slice.network, shape, k, slice.index).map_err(CompileError::SliceRequest)
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Candidate {
         shape,
         k,
-        network: graph.network().clone(),
+        network: graph.into_network(),
         starts,
         slicing,
-        slices,
+        layouts,
     })
 }
 
@@ -293,32 +317,40 @@ pub(crate) fn slice_model(
     options: &CompileOptions,
     pinned_k: Option<u32>,
 ) -> Result<SlicedModel, CompileError> {
+    // Every (shape, k) to consider, cheapest estimate first; only the first few are sliced.
+    let ks: Vec<u32> = match (pinned_k, options.max_k) {
+        (Some(k), _) => vec![k],
+        (None, Some(max_k)) => {
+            (max_k.saturating_sub(K_CANDIDATES - 1).max(MIN_SLICE_K)..=max_k).collect()
+        }
+        (None, None) => (MIN_SLICE_K..=MAX_SLICE_K).collect(),
+    };
+    let mut candidates: Vec<(f64, ShapeKind, u32)> = shapes
+        .iter()
+        .flat_map(|&shape| ks.iter().map(move |&k| (shape, k)))
+        .filter_map(|(shape, k)| {
+            estimate_ms(network, shape, k, options.slices).map(|ms| (ms, shape, k))
+        })
+        .collect();
+    candidates.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut best: Option<Candidate> = None;
     let mut refusal: Option<CompileError> = None;
-    for &shape in shapes {
-        let ks: Vec<u32> = match (pinned_k, options.max_k) {
-            (Some(k), _) => vec![k],
-            (None, Some(max_k)) => {
-                (max_k.saturating_sub(K_CANDIDATES - 1).max(MIN_SLICE_K)..=max_k).collect()
-            }
-            // Only a number of slices: the smallest k that holds them is the cheapest.
-            (None, None) => (MIN_SLICE_K..=MAX_SLICE_K).collect(),
-        };
-        for k in ks {
-            match try_slicing(model, network, shape, k, options.slices) {
-                Ok(candidate) => {
-                    let better = best
-                        .as_ref()
-                        .is_none_or(|b| candidate.predicted_ms() < b.predicted_ms());
-                    if better {
-                        best = Some(candidate);
-                    }
-                    if pinned_k.is_none() && options.max_k.is_none() {
-                        break;
-                    }
+    let mut sliced = 0;
+    for (_, shape, k) in candidates {
+        if sliced == SLICED_CANDIDATES {
+            break;
+        }
+        match try_slicing(network, shape, k, options.slices) {
+            Ok(candidate) => {
+                sliced += 1;
+                if best
+                    .as_ref()
+                    .is_none_or(|b| candidate.predicted_ms() < b.predicted_ms())
+                {
+                    best = Some(candidate);
                 }
-                Err(e) => refusal = Some(e),
             }
+            Err(e) => refusal = Some(e),
         }
     }
     let Some(best) = best else {
@@ -327,13 +359,29 @@ pub(crate) fn slice_model(
         }));
     };
     let id = sliced_id(model, network, best.shape, best.k, &best.starts);
+    let count = best.layouts.len();
+    let slices = best
+        .slicing
+        .slices
+        .iter()
+        .zip(best.layouts)
+        .map(|(slice, (layout, cost))| {
+            Arc::new(CompiledModel::slice_circuit(
+                model.clone(),
+                cost,
+                Arc::new(slice.network.clone()),
+                Arc::new(layout),
+                (slice.index, count),
+            ))
+        })
+        .collect();
     Ok(SlicedModel {
         shape: best.shape,
         k: best.k,
         starts: best.starts,
         network: Arc::new(best.network),
         slicing: Arc::new(best.slicing),
-        slices: best.slices.into_iter().map(Arc::new).collect(),
+        slices,
         id,
         requested: options.slices,
         max_k: options.max_k,

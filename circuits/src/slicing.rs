@@ -226,6 +226,11 @@ impl SliceGraph {
         &self.network
     }
 
+    /// The network, given back.
+    pub fn into_network(self) -> Network {
+        self.network
+    }
+
     /// Number of operators (gathers excluded): at most this many slices.
     pub fn operators(&self) -> usize {
         self.operators.len()
