@@ -405,3 +405,154 @@ fn bench_reports_every_stage_as_json_even_when_the_output_is_private() {
     assert!(report["max_abs_error"].as_f64().unwrap() < 0.5, "{report}");
     assert_eq!(report["argmax_match"], true);
 }
+
+#[test]
+fn sliced_models_prove_whole_or_in_parts_and_verify() {
+    let dir = SETUP.dir.path();
+    let onnx = fixture(&format!("{MODEL}/model.onnx"));
+    let cal = fixture(&format!("{MODEL}/calibration.json"));
+    let input = fixture(&format!("{MODEL}/input.json"));
+    let zkm = dir.join("sliced.zkm");
+    let o = zkinfer(&[
+        "compile",
+        path(&onnx),
+        "--calibration",
+        path(&cal),
+        "--slices",
+        "3",
+        "-o",
+        path(&zkm),
+    ]);
+    assert_ok(&o);
+    let text = stdout(&o);
+    for needle in [
+        "sliced: 3 slices",
+        "slice 0: nodes",
+        "slice 2: nodes",
+        "predicted prove",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+    }
+    let run = zkinfer(&["run", path(&zkm), "--input", path(&input), "--json"]);
+    assert_ok(&run);
+    let run: serde_json::Value = serde_json::from_str(&stdout(&run)).unwrap();
+
+    // The whole proof: progress per slice, one file, verified with its slice count.
+    let proof = dir.join("sliced-proof.json");
+    let o = zkinfer(&[
+        "prove",
+        path(&zkm),
+        "--input",
+        path(&input),
+        "-o",
+        path(&proof),
+    ]);
+    assert_ok(&o);
+    assert!(stderr(&o).contains("slice 3/3"), "{}", stderr(&o));
+    let verify = zkinfer(&["verify", path(&zkm), path(&proof), "--json"]);
+    assert_ok(&verify);
+    let verify: serde_json::Value = serde_json::from_str(&stdout(&verify)).unwrap();
+    assert_eq!(verify["verified"], true);
+    assert_eq!(verify["slices"], 3);
+    assert_eq!(verify["outputs"], run["outputs"]);
+
+    // In parts, joined in any order.
+    let parts: Vec<PathBuf> = (0..3).map(|i| dir.join(format!("part{i}.json"))).collect();
+    for (i, part) in parts.iter().enumerate() {
+        let slice = i.to_string();
+        let o = zkinfer(&[
+            "prove",
+            path(&zkm),
+            "--input",
+            path(&input),
+            "--slice",
+            &slice,
+            "-o",
+            path(part),
+        ]);
+        assert_ok(&o);
+    }
+    let joined = dir.join("joined.json");
+    let o = zkinfer(&[
+        "join",
+        path(&zkm),
+        path(&parts[2]),
+        path(&parts[0]),
+        path(&parts[1]),
+        "-o",
+        path(&joined),
+    ]);
+    assert_ok(&o);
+    assert_ok(&zkinfer(&["verify", path(&zkm), path(&joined)]));
+
+    // Refusals, each naming what is wrong.
+    assert_fails(
+        &zkinfer(&["verify", path(&zkm), path(&parts[0])]),
+        &["join the parts"],
+    );
+    assert_fails(
+        &zkinfer(&[
+            "join",
+            path(&zkm),
+            path(&parts[0]),
+            path(&parts[1]),
+            "-o",
+            path(&dir.join("half.json")),
+        ]),
+        &["slice 2 is missing"],
+    );
+    let whole: serde_json::Value = serde_json::from_slice(&std::fs::read(&proof).unwrap()).unwrap();
+    let edited = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut copy = whole.clone();
+        edit(&mut copy);
+        SETUP.file("edited-sliced.json", serde_json::to_vec(&copy).unwrap())
+    };
+    let dropped = edited(&|p| {
+        p["slices"].as_array_mut().unwrap().remove(1);
+    });
+    assert_fails(
+        &zkinfer(&["verify", path(&zkm), path(&dropped)]),
+        &["slice 1 is missing"],
+    );
+    let swapped = edited(&|p| p["slices"].as_array_mut().unwrap().swap(1, 2));
+    assert_fails(
+        &zkinfer(&["verify", path(&zkm), path(&swapped)]),
+        &["position 1", "slice 2"],
+    );
+    let link =
+        edited(&|p| p["slices"][1]["links_out"][0]["commitments"][0] = "00".repeat(32).into());
+    assert_fails(
+        &zkinfer(&["verify", path(&zkm), path(&link)]),
+        &["slice 1", "link commitments"],
+    );
+    assert_fails(
+        &zkinfer(&["verify", path(&SETUP.zkm), path(&proof)]),
+        &["sliced proof"],
+    );
+    assert_fails(
+        &zkinfer(&[
+            "prove",
+            path(&zkm),
+            "--input",
+            path(&input),
+            "--slice",
+            "7",
+            "-o",
+            path(&dir.join("nothing.json")),
+        ]),
+        &["slice 7 requested", "3 slices"],
+    );
+    assert_fails(
+        &zkinfer(&[
+            "prove",
+            path(&SETUP.zkm),
+            "--input",
+            path(&input),
+            "--slice",
+            "0",
+            "-o",
+            path(&dir.join("nothing.json")),
+        ]),
+        &["--slice is for sliced models"],
+    );
+}
