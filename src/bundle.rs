@@ -378,6 +378,29 @@ impl CompiledModel {
             .iter()
             .map(|slice| slice.verifier(params.clone()))
             .collect::<Result<Vec<_>, _>>()?;
+        self.sliced_verifier_from(verifiers)
+    }
+
+    /// The verifier of a sliced model's proofs from its slices' verifiers (for instance those
+    /// of the [`SliceProver`]s that made a proof), in order. Each must be its slice's.
+    pub fn sliced_verifier_from(
+        self: &Arc<Self>,
+        verifiers: Vec<Verifier>,
+    ) -> Result<SlicedVerifier, Error> {
+        let sliced = require_sliced(self)?;
+        let in_order = verifiers.len() == sliced.len()
+            && verifiers.iter().zip(&sliced.slices).all(|(v, slice)| {
+                let theirs = v.compiled();
+                theirs.k == slice.k
+                    && theirs.layout() == slice.layout()
+                    && theirs.network() == slice.network()
+            });
+        if !in_order {
+            return Err(ProveError::Slicing(
+                "a sliced verifier needs one verifier per slice of this model, in order".into(),
+            )
+            .into());
+        }
         let columns = sliced
             .slices
             .iter()
@@ -415,6 +438,11 @@ impl SliceProver {
     /// The slice's position.
     pub fn index(&self) -> usize {
         self.index
+    }
+
+    /// The slice's verifier.
+    pub fn verifier(&self) -> &Verifier {
+        self.prover.verifier()
     }
 
     /// Proves the slice on `input` (quantised), given the whole network's forward pass on it

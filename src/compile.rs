@@ -387,6 +387,13 @@ impl CompiledModel {
         }
     }
 
+    /// The same circuit, no longer marked as a slice (a slice without links proves like a
+    /// whole model; see [`SlicedModel::unlinked_slice`]).
+    pub(crate) fn unlinked(mut self) -> Self {
+        self.slice_of = None;
+        self
+    }
+
     /// For a model cut into slices: the slices and their links; `None` for a model proven as
     /// one circuit.
     pub fn sliced(&self) -> Option<&Arc<SlicedModel>> {

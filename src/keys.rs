@@ -318,6 +318,7 @@ pub struct VerifiedOutput {
 }
 
 /// Verifies proofs of one model.
+#[derive(Clone)]
 pub struct Verifier {
     compiled: Arc<CompiledModel>,
     params: Arc<Params<Curve>>,

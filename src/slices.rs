@@ -16,9 +16,13 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use zkinfer_circuits::checks::with_output_checks;
+use zkinfer_circuits::ops::GatherOp;
 use zkinfer_circuits::slicing::{SliceGraph, Slicing};
 use zkinfer_circuits::split::split_nodes;
-use zkinfer_circuits::{with_shape, Layout, Network, NetworkCircuit, ShapeKind};
+use zkinfer_circuits::{
+    with_shape, CircuitWitness, Layout, Network, NetworkCircuit, Node, Op, ShapeKind, TensorId,
+    TensorInfo, Visibility,
+};
 
 use crate::claim::Claim;
 use crate::compile::{CompileOptions, CompiledModel, CostReport};
@@ -122,6 +126,90 @@ impl SlicedModel {
             slices,
             ..self.clone()
         })
+    }
+}
+
+impl SlicedModel {
+    /// For measuring what linking costs: slice `index` without link columns, its link-in
+    /// values taken as public inputs (after the model's input) and its link-out values left
+    /// unexposed. The same computation, rows and `k`, minus the link columns and their copy
+    /// constraints. `None` if the slice hashes or hides its input, or if the extra public
+    /// values do not fit its instance columns.
+    pub fn unlinked_slice(&self, index: usize) -> Option<CompiledModel> {
+        let slice = self.slices.get(index)?;
+        let mut network = (**slice.network()).clone();
+        let links = network.links.take()?;
+        if network.input_visibility == Visibility::Hashed || network.committed_input.is_some() {
+            return None;
+        }
+        // One public input: the model's input, then every link-in tensor.
+        let sources: Vec<(TensorId, usize)> = std::iter::once(network.input)
+            .chain(links.inputs.iter().map(|l| l.tensor))
+            .map(|t| (t, network.tensors[t].len()))
+            .collect();
+        let total = sources.iter().map(|(_, len)| len).sum::<usize>();
+        let joint = network.tensors.len();
+        network.tensors.push(TensorInfo {
+            name: "input and link values".into(),
+            shape: vec![total],
+        });
+        let mut offset = 0u32;
+        let gathers: Vec<Node> = sources
+            .iter()
+            .map(|&(tensor, len)| {
+                let node = Node {
+                    name: format!("unlinked {}", network.tensors[tensor].name),
+                    op: Op::Gather(GatherOp {
+                        sources: (offset..offset + len as u32).map(|e| (0, e)).collect(),
+                    }),
+                    inputs: vec![joint],
+                    output: tensor,
+                };
+                offset += len as u32;
+                node
+            })
+            .collect();
+        network.nodes.splice(0..0, gathers);
+        network.input = joint;
+        network.input_visibility = Visibility::Public;
+        network.validate().ok()?;
+        let (layout, cost) = lay_out_slice(&network, self.shape, self.k, index).ok()?;
+        Some(
+            CompiledModel::slice_circuit(
+                slice.model.clone(),
+                cost,
+                Arc::new(network),
+                Arc::new(layout),
+                (index, self.len()),
+            )
+            .unlinked(),
+        )
+    }
+
+    /// The witness of [`SlicedModel::unlinked_slice`] `unlinked` of slice `index`, from the
+    /// model's input and the whole network's forward pass. (Link values, such as sums before
+    /// a rescale, may lie outside the range the verifier accepts for public inputs: this
+    /// variant is for measuring, not for proofs anyone checks.)
+    pub fn unlinked_witness(
+        &self,
+        index: usize,
+        unlinked: &CompiledModel,
+        input: &[i64],
+        whole: &[Vec<i64>],
+    ) -> Result<CircuitWitness, crate::Error> {
+        let link_in = self.slicing.link_in_values(index, whole);
+        let mut trace = self.slices[index]
+            .network()
+            .forward_linked(input, &link_in)?;
+        let mut joint = input.to_vec();
+        joint.extend(link_in);
+        trace.values.push(joint);
+        trace.input = unlinked.network().input;
+        Ok(CircuitWitness::new(
+            unlinked.network(),
+            unlinked.layout(),
+            &trace,
+        )?)
     }
 }
 

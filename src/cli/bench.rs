@@ -64,7 +64,7 @@ struct BenchReport {
     threads: usize,
 }
 
-fn ms(d: Duration) -> f64 {
+pub(super) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
@@ -77,12 +77,23 @@ fn median_us(runs: usize, mut f: impl FnMut()) -> f64 {
             t.elapsed().as_secs_f64() * 1e6
         })
         .collect();
+    median(&mut times)
+}
+
+/// The median of `times` (sorts them).
+pub(super) fn median(times: &mut [f64]) -> f64 {
     times.sort_by(f64::total_cmp);
     times[times.len() / 2]
 }
 
+/// Resets the kernel's peak RSS of this process to the current RSS (Linux 4.0 and later;
+/// elsewhere the peak stays the process's).
+pub(super) fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 /// Peak resident set size of this process, in MiB (Linux; 0 elsewhere).
-fn peak_rss_mb() -> f64 {
+pub(super) fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -101,13 +112,23 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     let samples = load_samples(&args.input, compiled.model.network.input_len())?;
     let sample = &samples[0];
     let cost = &compiled.cost;
-    progress(&format!(
-        "predicted: prove ≈ {:.1} s, peak memory ≈ {:.0} MiB (k = {}, shape {})",
-        cost.predicted_prove_ms() / 1e3,
-        cost.predicted_memory_mb(),
-        cost.k,
-        cost.shape.name()
-    ));
+    match compiled.sliced() {
+        Some(sliced) => progress(&format!(
+            "predicted: prove ≈ {:.1} s in {} slices of k = {}, peak memory ≈ {:.0} MiB (shape {})",
+            sliced.predicted_prove_ms() / 1e3,
+            sliced.len(),
+            sliced.k,
+            sliced.predicted_memory_mb(),
+            sliced.shape.name()
+        )),
+        None => progress(&format!(
+            "predicted: prove ≈ {:.1} s, peak memory ≈ {:.0} MiB (k = {}, shape {})",
+            cost.predicted_prove_ms() / 1e3,
+            cost.predicted_memory_mb(),
+            cost.k,
+            cost.shape.name()
+        )),
+    }
 
     progress("measuring native float inference (tract, 1 thread)…");
     let reference = model.float_reference()?;
@@ -123,6 +144,17 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     let quantized_us = median_us(200, || {
         std::hint::black_box(network.forward(&quantised_input).ok());
     });
+
+    if compiled.sliced().is_some() {
+        return super::bench_sliced::bench_sliced(
+            &args,
+            &compiled,
+            native_us,
+            quantized_us,
+            &float_output,
+            &quantised_input,
+        );
+    }
 
     let start = Instant::now();
     let params = load_params(&args.cache, compiled.k)?;
@@ -160,8 +192,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         prove_times.push(ms(start.elapsed()));
     }
     let proof = proof.expect("at least one proof");
-    prove_times.sort_by(f64::total_cmp);
-    let prove_ms = prove_times[prove_times.len() / 2];
+    let prove_ms = median(&mut prove_times);
 
     let mut verify_times = Vec::with_capacity(5);
     prover.verifier().verify(&proof)?;
@@ -170,7 +201,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         prover.verifier().verify(&proof)?;
         verify_times.push(ms(start.elapsed()));
     }
-    verify_times.sort_by(f64::total_cmp);
+    let verify_ms = median(&mut verify_times);
 
     // A batch of copies costs what distinct proofs would: the batch verifier does every proof's
     // own work and shares the final multi-exponentiation.
@@ -213,7 +244,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         prove_ms,
         prove_min_ms: prove_times[0],
         prove_runs,
-        verify_ms: verify_times[verify_times.len() / 2],
+        verify_ms,
         batch_verify_ms,
         proof_bytes: proof.transcript.len(),
         peak_rss_mb: peak_rss_mb(),

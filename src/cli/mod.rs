@@ -3,6 +3,7 @@
 //! Every failure exits with code 1 and one line on stderr naming the problem; success exits 0.
 
 mod bench;
+mod bench_sliced;
 mod commands;
 mod io;
 
@@ -275,6 +276,10 @@ struct BenchArgs {
     /// Print the measurements as one JSON object.
     #[arg(long)]
     json: bool,
+    /// For a sliced model: also prove each slice without its link columns, to measure what
+    /// linking costs (one more key generation per slice).
+    #[arg(long)]
+    measure_linking: bool,
     #[command(flatten)]
     cache: CacheArgs,
 }
