@@ -36,7 +36,8 @@ struct SliceReport {
     prove_ms: f64,
     verify_ms: f64,
     proof_bytes: usize,
-    /// Peak RSS while this slice's keys were built and its proofs made.
+    /// Peak RSS while this slice's keys were built and its proofs made (before the unlinked
+    /// variant is measured).
     peak_rss_mb: f64,
     /// The slice proven without link columns (`--measure-linking`), median of `prove_runs`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -154,7 +155,11 @@ pub fn bench_sliced(
         let part = part.expect("at least one proof");
         let t = Instant::now();
         let slice_proof = &part.slices[0];
-        let verify_ms = measure_slice_verify(&prover, &part)?;
+        let verify_ms = measure_slice_verify(prover.verifier(), &part)?;
+        // One slice's keys at a time, as `prove` does: the proving key goes before the next.
+        verifiers.push(prover.verifier().clone());
+        drop(prover);
+        let peak_rss_mb = peak_rss_mb();
         let unlinked_prove_ms = if args.measure_linking {
             measure_unlinked(&sliced, index, input, &whole, &params, runs)?
         } else {
@@ -175,10 +180,9 @@ pub fn bench_sliced(
             prove_ms: median(&mut times),
             verify_ms,
             proof_bytes: slice_proof.transcript.len(),
-            peak_rss_mb: peak_rss_mb(),
+            peak_rss_mb,
             unlinked_prove_ms,
         });
-        verifiers.push(prover.verifier().clone());
         parts.push(part);
     }
     let proof = compiled.join(&parts)?;
@@ -271,7 +275,7 @@ pub fn bench_sliced(
 }
 
 /// Median of 3 checks of one slice proof against its verifying key.
-fn measure_slice_verify(prover: &zkinfer::SliceProver, part: &zkinfer::Proof) -> Result<f64> {
+fn measure_slice_verify(verifier: &zkinfer::Verifier, part: &zkinfer::Proof) -> Result<f64> {
     let slice = &part.slices[0];
     let statement = zkinfer::Proof {
         format: zkinfer::artifact::PROOF_FORMAT.into(),
@@ -283,7 +287,7 @@ fn measure_slice_verify(prover: &zkinfer::SliceProver, part: &zkinfer::Proof) ->
     let mut times = Vec::with_capacity(3);
     for _ in 0..3 {
         let t = Instant::now();
-        prover.verifier().verify(&statement)?;
+        verifier.verify(&statement)?;
         times.push(ms(t.elapsed()));
     }
     Ok(median(&mut times))
