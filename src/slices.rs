@@ -422,7 +422,8 @@ pub(crate) fn slice_model(
         .collect();
     candidates.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut best: Option<Candidate> = None;
-    let mut refusal: Option<CompileError> = None;
+    // If nothing fits, the reason given is the one at the largest k tried.
+    let mut refusal: Option<(u32, CompileError)> = None;
     let mut sliced = 0;
     for (_, shape, k) in candidates {
         if sliced == SLICED_CANDIDATES {
@@ -438,13 +439,18 @@ pub(crate) fn slice_model(
                     best = Some(candidate);
                 }
             }
-            Err(e) => refusal = Some(e),
+            Err(e) => {
+                if refusal.as_ref().is_none_or(|(at, _)| k >= *at) {
+                    refusal = Some((k, e));
+                }
+            }
         }
     }
     let Some(best) = best else {
-        return Err(refusal.unwrap_or_else(|| {
-            CompileError::SliceRequest("no shape has the engines the network needs".into())
-        }));
+        return Err(refusal.map_or_else(
+            || CompileError::SliceRequest("no shape has the engines the network needs".into()),
+            |(_, e)| e,
+        ));
     };
     let id = sliced_id(model, network, best.shape, best.k, &best.starts);
     let count = best.layouts.len();

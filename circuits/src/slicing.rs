@@ -108,7 +108,7 @@ pub enum SliceError {
     Network(#[from] NetworkError),
     /// Some operator needs more rows than a slice holds, even alone.
     #[error(
-        "node '{node}' needs {rows} rows on its own ({what}), more than the {max_rows} a slice holds; raise --max-k"
+        "a slice holding node '{node}' needs {rows} rows for {what}, more than the {max_rows} it has; raise --max-k"
     )]
     TooLarge {
         /// The node.
@@ -307,13 +307,22 @@ impl SliceGraph {
     /// Rows a slice of operators `range` takes (the last slice also holds the output, its
     /// commitment and the room for a claim's checks).
     pub fn rows(&self, range: Range<usize>) -> usize {
+        self.row_needs(range)
+            .into_iter()
+            .map(|(_, rows)| rows)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// What takes the rows of a slice of operators `range`: each need and its rows.
+    fn row_needs(&self, range: Range<usize>) -> [(&'static str, usize); 4] {
         let last = range.end == self.operators.len();
         let shape = &self.shape;
         let mut used = self.use_prefix[range.end].minus(self.use_prefix[range.start]);
         if last {
             used.unit_slots += self.claim_slots;
         }
-        let mut rows = used
+        let engines = used
             .rows(shape)
             .max(1 + used.tile_rows)
             .max(1 + used.product_rows);
@@ -324,9 +333,11 @@ impl SliceGraph {
             .filter(|(_, users)| users[range.end] > users[range.start])
             .map(|(t, _)| self.network.tables[t].clone())
             .collect();
-        if !tables.is_empty() {
-            rows = rows.max(table_rows(&tables));
-        }
+        let tables = if tables.is_empty() {
+            0
+        } else {
+            table_rows(&tables)
+        };
         let network = &self.network;
         let mut public = 0;
         if self.input_readers[range.end] > self.input_readers[range.start] {
@@ -335,7 +346,6 @@ impl SliceGraph {
         if last {
             public += network.public_output_len();
         }
-        rows = rows.max(public.div_ceil(shape.instance_columns.max(1)));
         let mut hashed = 0;
         if self
             .committed_input_writer
@@ -346,7 +356,15 @@ impl SliceGraph {
         if last && network.committed_output.is_some() {
             hashed += commitment::rows(network.output_len());
         }
-        rows.max(hashed)
+        [
+            ("its engines' rows", engines),
+            ("its function tables", tables),
+            (
+                "the public input or output values in the instance columns",
+                public.div_ceil(shape.instance_columns.max(1)),
+            ),
+            ("the commitment to a hashed value", hashed),
+        ]
     }
 
     /// The first operator of each slice: `count` slices if given, else the fewest that fit,
@@ -356,12 +374,16 @@ impl SliceGraph {
         let n = self.operators.len();
         // Every operator must fit on its own.
         for o in 0..n {
-            let rows = self.rows(o..o + 1);
+            let (what, rows) = self
+                .row_needs(o..o + 1)
+                .into_iter()
+                .max_by_key(|&(_, rows)| rows)
+                .expect("four needs");
             if rows > max_rows {
                 let node = &self.network.nodes[self.operators[o]];
                 return Err(SliceError::TooLarge {
                     node: node.name.clone(),
-                    what: "its engine rows, tables, public values or commitments",
+                    what,
                     rows,
                     max_rows,
                 });
