@@ -35,6 +35,7 @@ use crate::artifact::{PART_FORMAT, PROOF_FORMAT};
 use crate::compile::CompiledModel;
 use crate::error::{Error, JoinError, ProveError, VerifyError};
 use crate::keys::{Prover, VerifiedOutput, Verifier};
+use crate::keystore::KeyStore;
 use crate::params::Curve;
 use crate::proof::{LinkCommitments, Proof, SliceProof};
 use crate::slices::SlicedModel;
@@ -259,6 +260,17 @@ impl CompiledModel {
         index: usize,
         params: Arc<Params<Curve>>,
     ) -> Result<SliceProver, Error> {
+        self.slice_prover_with(index, params, &KeyStore::none())
+    }
+
+    /// [`CompiledModel::slice_prover`], reusing the slice's key commitments in `keys` (see
+    /// [`CompiledModel::prover_with`]).
+    pub fn slice_prover_with(
+        self: &Arc<Self>,
+        index: usize,
+        params: Arc<Params<Curve>>,
+        keys: &KeyStore,
+    ) -> Result<SliceProver, Error> {
         self.require_weights()?;
         let sliced = require_sliced(self)?;
         let slice = sliced.slices.get(index).ok_or(ProveError::NoSuchSlice {
@@ -269,7 +281,7 @@ impl CompiledModel {
             model: self.clone(),
             index,
             columns: LinkColumns::of(sliced, slice, index),
-            prover: slice.prover(params)?,
+            prover: slice.prover_with(params, keys)?,
         })
     }
 
@@ -288,6 +300,20 @@ impl CompiledModel {
         params: Arc<Params<Curve>>,
         input: &[i64],
         secret: &LinkSecret,
+        rng: impl rand_core::Rng,
+        on_slice: impl FnMut(usize, usize),
+    ) -> Result<Proof, Error> {
+        self.prove_sliced_with(params, &KeyStore::none(), input, secret, rng, on_slice)
+    }
+
+    /// [`CompiledModel::prove_sliced`], reusing the slices' key commitments in `keys` (see
+    /// [`CompiledModel::prover_with`]).
+    pub fn prove_sliced_with(
+        self: &Arc<Self>,
+        params: Arc<Params<Curve>>,
+        keys: &KeyStore,
+        input: &[i64],
+        secret: &LinkSecret,
         mut rng: impl rand_core::Rng,
         mut on_slice: impl FnMut(usize, usize),
     ) -> Result<Proof, Error> {
@@ -296,7 +322,7 @@ impl CompiledModel {
         let mut parts = Vec::with_capacity(sliced.len());
         for index in 0..sliced.len() {
             on_slice(index, sliced.len());
-            let prover = self.slice_prover(index, params.clone())?;
+            let prover = self.slice_prover_with(index, params.clone(), keys)?;
             parts.push(prover.prove(input, &whole, secret, &mut rng)?);
         }
         self.join(&parts)
@@ -372,11 +398,21 @@ impl CompiledModel {
         self: &Arc<Self>,
         params: Arc<Params<Curve>>,
     ) -> Result<SlicedVerifier, Error> {
+        self.sliced_verifier_with(params, &KeyStore::none())
+    }
+
+    /// [`CompiledModel::sliced_verifier`], reusing the slices' key commitments in `keys` (see
+    /// [`CompiledModel::verifier_with`]).
+    pub fn sliced_verifier_with(
+        self: &Arc<Self>,
+        params: Arc<Params<Curve>>,
+        keys: &KeyStore,
+    ) -> Result<SlicedVerifier, Error> {
         let sliced = require_sliced(self)?;
         let verifiers = sliced
             .slices
             .iter()
-            .map(|slice| slice.verifier(params.clone()))
+            .map(|slice| slice.verifier_with(params.clone(), keys))
             .collect::<Result<Vec<_>, _>>()?;
         self.sliced_verifier_from(verifiers)
     }

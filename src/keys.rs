@@ -11,8 +11,9 @@ use std::sync::Arc;
 use ff::PrimeField;
 use halo2_proofs::{
     plonk::{
-        create_proof_with_shared_blinding, keygen_pk, keygen_vk, verify_proof, BatchVerifier,
-        ProvingKey, SharedBlinding, SingleVerifier, VerifyingKey,
+        create_proof_with_shared_blinding, keygen_pk_from_commitments, keygen_pk_once, keygen_vk,
+        keygen_vk_from_commitments, verify_proof, BatchVerifier, KeyCommitments, ProvingKey,
+        SharedBlinding, SingleVerifier, StoredKeyError, VerifyingKey,
     },
     poly::commitment::Params,
     transcript::{Blake2bRead, Blake2bWrite, Challenge255},
@@ -24,6 +25,7 @@ use zkinfer_circuits::{with_shape, CircuitWitness, NetworkCircuit, Trace, Visibi
 use crate::claim::Claim;
 use crate::compile::{commitment_hex, CompiledModel};
 use crate::error::{Error, ProveError, VerifyError};
+use crate::keystore::{KeySource, KeyStore};
 use crate::params::Curve;
 use crate::proof::{Proof, Statement};
 
@@ -64,22 +66,87 @@ fn check_params(compiled: &CompiledModel, params: &Params<Curve>) -> Result<(), 
     Ok(())
 }
 
+/// Fresh randomness for checking stored commitments.
+fn check_rng() -> impl rand_core::Rng {
+    rand_core::UnwrapErr(rand::rngs::SysRng)
+}
+
+/// Builds a key from stored commitments if `keys` holds valid ones for the circuit; otherwise
+/// generates it with `generate` and stores its commitments.
+fn stored_or_generated<K>(
+    compiled: &CompiledModel,
+    keys: &KeyStore,
+    from_stored: impl FnOnce(&KeyCommitments<Curve>) -> Result<K, StoredKeyError>,
+    generate: impl FnOnce() -> Result<K, Error>,
+    vk_of: impl Fn(&K) -> &VerifyingKey<Curve>,
+) -> Result<(K, KeySource), Error> {
+    let circuit = compiled.circuit_digest();
+    let source = match keys.load(&circuit, compiled.k) {
+        Ok(None) => KeySource::Generated,
+        Ok(Some(stored)) => match from_stored(&stored) {
+            Ok(key) => return Ok((key, KeySource::Stored)),
+            Err(StoredKeyError::Keygen(e)) => return Err(keygen_error(e)),
+            Err(refused) => KeySource::Replaced(format!(
+                "{}: {refused}",
+                keys.path(&circuit)
+                    .map_or_else(String::new, |p| p.display().to_string())
+            )),
+        },
+        Err(damaged) => KeySource::Replaced(damaged),
+    };
+    let key = generate()?;
+    // A key that cannot be stored is generated again next time: not an error.
+    let _ = keys.save(&circuit, compiled.k, &vk_of(&key).key_commitments());
+    Ok((key, source))
+}
+
 impl CompiledModel {
+    /// BLAKE2b-256 of everything that defines the model's circuit (network, shape, `k`,
+    /// layout): the name of its stored keys in a [`KeyStore`]. Only a name: stored commitments
+    /// are checked against the circuit itself before use.
+    pub fn circuit_digest(&self) -> [u8; 32] {
+        let mut state = blake2b_simd::Params::new()
+            .hash_length(32)
+            .personal(b"zkinfer-circuit1")
+            .to_state();
+        state.update(env!("CARGO_PKG_VERSION").as_bytes());
+        state.update(&serde_json::to_vec(self.network().as_ref()).expect("networks serialise"));
+        state.update(self.shape.name().as_bytes());
+        state.update(&self.k.to_le_bytes());
+        state.update(format!("{:?}", self.layout()).as_bytes());
+        state
+            .finalize()
+            .as_bytes()
+            .try_into()
+            .expect("32-byte hash")
+    }
+
     /// Builds the verifying key: all a verifier needs besides the parameters.
     pub fn verifier(self: &Arc<Self>, params: Arc<Params<Curve>>) -> Result<Verifier, Error> {
+        self.verifier_with(params, &KeyStore::none())
+    }
+
+    /// [`CompiledModel::verifier`], reusing the key commitments in `keys` when they are there
+    /// and pass the check against the circuit, and storing them otherwise
+    /// ([`Verifier::key_source`] says which happened).
+    pub fn verifier_with(
+        self: &Arc<Self>,
+        params: Arc<Params<Curve>>,
+        keys: &KeyStore,
+    ) -> Result<Verifier, Error> {
         check_params(self, &params)?;
         refuse_sliced(self)?;
-        let vk = with_shape!(self.shape, S => {
+        let (vk, key_source) = with_shape!(self.shape, S => {
             let circuit = NetworkCircuit::<S>::new(self.network().clone(), self.layout().clone());
-            keygen_vk(&params, &circuit).map_err(keygen_error)?
+            stored_or_generated(
+                self,
+                keys,
+                |stored| keygen_vk_from_commitments(&params, &circuit, stored, check_rng()),
+                || keygen_vk(&params, &circuit).map_err(keygen_error),
+                |vk| vk,
+            )?
         });
-        Ok(Verifier {
-            digest: model_digest(&vk),
-            proof_bytes: self.proof_bytes(),
-            compiled: self.clone(),
-            params,
-            vk,
-        })
+        Ok(Verifier::new(self.clone(), params, vk, key_source))
     }
 
     /// Builds the proving key (and the verifying key inside it).
@@ -87,13 +154,30 @@ impl CompiledModel {
     /// Also precomputes the multiples of the commitment bases in `params` (shared by its
     /// clones), which makes every commitment of a proof about twice as fast.
     pub fn prover(self: &Arc<Self>, params: Arc<Params<Curve>>) -> Result<Prover, Error> {
+        self.prover_with(params, &KeyStore::none())
+    }
+
+    /// [`CompiledModel::prover`], reusing the verifying key's commitments in `keys` when they
+    /// are there and pass the check against the circuit, and storing them otherwise.
+    pub fn prover_with(
+        self: &Arc<Self>,
+        params: Arc<Params<Curve>>,
+        keys: &KeyStore,
+    ) -> Result<Prover, Error> {
         check_params(self, &params)?;
+        refuse_sliced(self)?;
         params.precompute_commitment_tables();
-        let verifier = self.verifier(params)?;
-        let pk = with_shape!(self.shape, S => {
+        let (pk, key_source) = with_shape!(self.shape, S => {
             let circuit = NetworkCircuit::<S>::new(self.network().clone(), self.layout().clone());
-            keygen_pk(&verifier.params, verifier.vk.clone(), &circuit).map_err(keygen_error)?
+            stored_or_generated(
+                self,
+                keys,
+                |stored| keygen_pk_from_commitments(&params, &circuit, stored, check_rng()),
+                || keygen_pk_once(&params, &circuit).map_err(keygen_error),
+                ProvingKey::get_vk,
+            )?
         });
+        let verifier = Verifier::new(self.clone(), params, pk.get_vk().clone(), key_source);
         Ok(Prover { verifier, pk })
     }
 
@@ -325,6 +409,7 @@ pub struct Verifier {
     vk: VerifyingKey<Curve>,
     digest: String,
     proof_bytes: usize,
+    key_source: KeySource,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -336,6 +421,27 @@ impl std::fmt::Debug for Verifier {
 }
 
 impl Verifier {
+    fn new(
+        compiled: Arc<CompiledModel>,
+        params: Arc<Params<Curve>>,
+        vk: VerifyingKey<Curve>,
+        key_source: KeySource,
+    ) -> Self {
+        Self {
+            digest: model_digest(&vk),
+            proof_bytes: vk.proof_bytes(1),
+            compiled,
+            params,
+            vk,
+            key_source,
+        }
+    }
+
+    /// Whether the key was rebuilt from stored commitments or generated (and why).
+    pub fn key_source(&self) -> &KeySource {
+        &self.key_source
+    }
+
     /// The model's digest (as found in its proofs).
     pub fn digest(&self) -> &str {
         &self.digest

@@ -12,7 +12,7 @@ use zkinfer::{
     VerifiedOutput, Visibility,
 };
 
-use super::io::{load_compiled, load_params, progress, read, stage, write};
+use super::io::{load_compiled, load_params, progress, read, report_key_source, stage, write};
 use super::{CompileArgs, JoinArgs, ProveArgs, QuantizeArgs, RunArgs, VerifyArgs};
 
 /// Reads samples for a model taking `input_len` values, attributing errors to the file.
@@ -272,8 +272,9 @@ pub fn prove(args: ProveArgs) -> Result<()> {
     }
     let prover = stage(
         &format!("building proving key (k = {})", compiled.k),
-        || compiled.prover(params),
+        || compiled.prover_with(params, &args.cache.keys()),
     )?;
+    report_key_source(prover.verifier().key_source());
     let start = Instant::now();
     let proof = stage("proving", || {
         prover.prove_quantized(&quantised, rand_core::UnwrapErr(rand::rngs::SysRng))
@@ -350,7 +351,7 @@ fn prove_sliced(
                     "building the proving key of slice {index} of {count} (k = {})",
                     compiled.k
                 ),
-                || compiled.slice_prover(index, params),
+                || compiled.slice_prover_with(index, params, &args.cache.keys()),
             )?;
             let part = stage(&format!("proving slice {index}"), || {
                 prover.prove(quantised, &whole, &secret, rng())
@@ -365,6 +366,7 @@ fn prove_sliced(
                 Some(hex) => LinkSecret::from_hex(hex)?,
                 None => LinkSecret::random(),
             };
+            let keys = args.cache.keys();
             let mut parts = Vec::with_capacity(count);
             for index in 0..count {
                 let slice_start = Instant::now();
@@ -373,7 +375,8 @@ fn prove_sliced(
                     index + 1,
                     compiled.k
                 ));
-                let prover = compiled.slice_prover(index, params.clone())?;
+                let prover = compiled.slice_prover_with(index, params.clone(), &keys)?;
+                report_key_source(prover.verifier().key_source());
                 progress(&format!("slice {}/{count}: proving…", index + 1));
                 parts.push(prover.prove(quantised, &whole, &secret, rng())?);
                 drop(prover);
@@ -508,10 +511,14 @@ fn verify_one(
     match compiled.sliced() {
         Some(sliced) => {
             let slices = sliced.len();
-            let verifier = compiled.sliced_verifier(params)?;
+            let verifier = compiled.sliced_verifier_with(params, &args.cache.keys())?;
             Ok((verifier.verify(&proof)?, Some(slices)))
         }
-        None => Ok((compiled.verifier(params)?.verify(&proof)?, None)),
+        None => {
+            let verifier = compiled.verifier_with(params, &args.cache.keys())?;
+            report_key_source(verifier.key_source());
+            Ok((verifier.verify(&proof)?, None))
+        }
     }
 }
 
@@ -555,10 +562,12 @@ fn verify_batch(args: &VerifyArgs) -> Result<()> {
         let params = load_params(&args.cache, circuit.k)?;
         let results = if circuit.sliced().is_some() {
             // Each sliced proof is checked on its own (its slices have different keys).
-            let verifier = circuit.sliced_verifier(params)?;
+            let verifier = circuit.sliced_verifier_with(params, &args.cache.keys())?;
             proofs.iter().map(|p| verifier.verify(p)).collect()
         } else {
-            circuit.verifier(params)?.verify_batch(&proofs)
+            let verifier = circuit.verifier_with(params, &args.cache.keys())?;
+            report_key_source(verifier.key_source());
+            verifier.verify_batch(&proofs)
         };
         for (&i, result) in members.iter().zip(results) {
             verified[i] = Some(result.map_err(Error::Verify));

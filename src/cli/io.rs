@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use halo2_proofs::poly::commitment::Params;
 use zkinfer::params::{Curve, ParamsSource};
-use zkinfer::{CompiledModel, Error, ParamsCache, Result};
+use zkinfer::{CompiledModel, Error, KeySource, KeyStore, ParamsCache, Result};
 
 use super::CacheArgs;
 
@@ -45,12 +45,36 @@ pub fn load_compiled(path: &Path) -> Result<Arc<CompiledModel>> {
         .map_err(|e| Error::Artifact(e).in_file(path))
 }
 
+impl CacheArgs {
+    /// The parameter cache chosen by `--cache-dir` or the environment.
+    fn params_cache(&self) -> ParamsCache {
+        self.cache_dir
+            .clone()
+            .map_or_else(ParamsCache::from_env, ParamsCache::new)
+    }
+
+    /// Where key commitments are stored (nowhere with `--no-key-cache`).
+    pub fn keys(&self) -> KeyStore {
+        if self.no_key_cache {
+            KeyStore::none()
+        } else {
+            KeyStore::in_cache(&self.params_cache())
+        }
+    }
+}
+
+/// Tells the user when a stored key was refused (and rebuilt).
+pub fn report_key_source(source: &KeySource) {
+    if let KeySource::Replaced(reason) = source {
+        progress(&format!(
+            "  stored key commitments refused ({reason}); rebuilt and stored again"
+        ));
+    }
+}
+
 /// Loads (or generates and caches) the parameters for `k`, telling the user when it is slow.
 pub fn load_params(cache: &CacheArgs, k: u32) -> Result<Arc<Params<Curve>>> {
-    let cache = cache
-        .cache_dir
-        .clone()
-        .map_or_else(ParamsCache::from_env, ParamsCache::new);
+    let cache = cache.params_cache();
     let start = Instant::now();
     let (params, source) = cache.load_or_generate(k, |path| {
         progress(&format!(

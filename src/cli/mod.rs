@@ -37,12 +37,16 @@ enum Command {
     Bench(BenchArgs),
 }
 
-/// Where public parameters are cached.
+/// Where public parameters and keys are cached.
 #[derive(Debug, Args)]
 struct CacheArgs {
-    /// Folder caching the public parameters per k [default: $ZKINFER_CACHE_DIR, else ~/.cache/zkinfer].
+    /// Folder caching the public parameters per k and the keys' commitments per circuit
+    /// [default: $ZKINFER_CACHE_DIR, else ~/.cache/zkinfer].
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
+    /// Build keys from scratch: neither read nor write the stored key commitments.
+    #[arg(long)]
+    no_key_cache: bool,
 }
 
 /// How to quantise and compile.

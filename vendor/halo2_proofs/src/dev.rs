@@ -25,6 +25,8 @@ pub use failure::{FailureLocation, VerifyFailure};
 
 pub mod cost;
 pub use cost::CircuitCost;
+// zkinfer patch: a proof's size from a verifying key.
+pub use cost::proof_size_of;
 
 mod gates;
 pub use gates::CircuitGates;

@@ -25,6 +25,8 @@ pub(crate) mod permutation;
 mod vanishing;
 
 mod prover;
+// zkinfer patch: keys rebuilt from stored commitments.
+mod stored_keys;
 mod verifier;
 
 #[cfg(feature = "unstable-verifier-fingerprint")]
@@ -36,6 +38,7 @@ pub use circuit::*;
 pub use error::*;
 pub use keygen::*;
 pub use prover::*;
+pub use stored_keys::*;
 pub use verifier::*;
 
 use std::io;

@@ -57,6 +57,17 @@ pub struct Polynomial<F, B> {
     _marker: PhantomData<B>,
 }
 
+impl<F, B> Polynomial<F, B> {
+    // zkinfer patch: a placeholder for a polynomial that is never used.
+    /// An empty polynomial, standing for one that is never evaluated (indexing it panics).
+    pub(crate) fn unused() -> Self {
+        Polynomial {
+            values: Vec::new(),
+            _marker: PhantomData,
+        }
+    }
+}
+
 impl<F, B> Index<usize> for Polynomial<F, B> {
     type Output = F;
 

@@ -275,7 +275,25 @@ where
         )
         .unwrap();
         let (cs, _) = cs.compress_selectors(layout.selectors);
+        // zkinfer patch: the rest is `from_compressed`, shared with `proof_size_of`.
+        Self::from_compressed(
+            k,
+            &cs,
+            (
+                layout.total_rows,
+                layout.total_advice_rows,
+                layout.total_fixed_rows,
+            ),
+        )
+    }
 
+    /// The costs of a constraint system whose selectors are compressed, given the rows its
+    /// layout uses (all, advice, fixed).
+    fn from_compressed(
+        k: u32,
+        cs: &ConstraintSystem<G::Scalar>,
+        (max_rows, max_advice_rows, max_fixed_rows): (usize, usize, usize),
+    ) -> Self {
         assert!((1 << k) >= cs.minimum_rows());
 
         // Figure out how many point sets we have due to queried cells.
@@ -330,9 +348,9 @@ where
             permutation_cols,
             point_sets: point_sets.len(),
             _marker: PhantomData,
-            max_rows: layout.total_rows,
-            max_advice_rows: layout.total_advice_rows,
-            max_fixed_rows: layout.total_fixed_rows,
+            max_rows,
+            max_advice_rows,
+            max_fixed_rows,
             num_advice_columns: cs.num_advice_columns,
             num_fixed_columns: cs.num_fixed_columns,
             num_instance_columns: cs.num_instance_columns,
@@ -417,6 +435,43 @@ where
 
             _marker: PhantomData,
         }
+    }
+}
+
+// zkinfer patch (new): a proof's size from a verifying key, without synthesising the circuit.
+/// The size in bytes of a proof of `instances` circuits whose constraint system, with its
+/// selectors compressed, is `cs` (a verifying key's `cs()`): what
+/// `CircuitCost::measure(k, circuit).proof_size(instances)` gives, without synthesising the
+/// circuit.
+pub fn proof_size_of<G: PrimeGroup>(
+    k: u32,
+    cs: &ConstraintSystem<G::Scalar>,
+    instances: usize,
+) -> usize
+where
+    G::Scalar: Field,
+{
+    CircuitCost::<G, NoCircuit>::from_compressed(k, cs, (0, 0, 0))
+        .proof_size(instances)
+        .into()
+}
+
+/// The type parameter of a [`CircuitCost`] built from a constraint system alone.
+#[derive(Clone, Debug, Default)]
+struct NoCircuit;
+
+impl<F: Field> Circuit<F> for NoCircuit {
+    type Config = ();
+    type FloorPlanner = crate::circuit::SimpleFloorPlanner;
+
+    fn without_witnesses(&self) -> Self {
+        NoCircuit
+    }
+
+    fn configure(_: &mut ConstraintSystem<F>) {}
+
+    fn synthesize(&self, _: (), _: impl crate::circuit::Layouter<F>) -> Result<(), Error> {
+        Ok(())
     }
 }
 

@@ -10,7 +10,8 @@ use super::{
         Advice, Any, Assignment, Circuit, Column, ConstraintSystem, Fixed, FloorPlanner, Instance,
         Selector,
     },
-    permutation, Assigned, Error, LagrangeCoeff, Polynomial, ProvingKey, VerifyingKey,
+    bilinear, permutation, Assigned, Error, Expression, LagrangeCoeff, Polynomial, ProvingKey,
+    VerifyingKey,
 };
 use crate::{
     arithmetic::CurveAffine,
@@ -187,14 +188,25 @@ impl<F: Field> Assignment<F> for Assembly<F> {
     }
 }
 
-/// Generate a `VerifyingKey` from an instance of `Circuit`.
-pub fn keygen_vk<C, ConcreteCircuit>(
+// zkinfer patch: the synthesis shared by `keygen_vk`, `keygen_pk` and the keys built from
+// stored commitments (`plonk::stored_keys`) is `assemble`, and the proving key's polynomials
+// are computed by `finish_pk`; the steps and their results are the published crate's.
+/// A circuit synthesised for key generation: its domain, its constraint system (selectors
+/// compressed), every fixed column's values (selector columns last) and its copy constraints.
+pub(crate) struct Assembled<C: CurveAffine> {
+    pub(crate) domain: EvaluationDomain<C::Scalar>,
+    pub(crate) cs: ConstraintSystem<C::Scalar>,
+    pub(crate) fixed: Vec<Polynomial<C::Scalar, LagrangeCoeff>>,
+    pub(crate) permutation: permutation::keygen::Assembly,
+}
+
+/// Synthesises `circuit` for key generation.
+pub(crate) fn assemble<C, ConcreteCircuit>(
     params: &Params<C>,
     circuit: &ConcreteCircuit,
-) -> Result<VerifyingKey<C>, Error>
+) -> Result<Assembled<C>, Error>
 where
     C: CurveAffine,
-    C::Scalar: FromUniformBytes<64>,
     ConcreteCircuit: Circuit<C::Scalar>,
 {
     let (domain, cs, config) = create_domain::<C, ConcreteCircuit>(params, circuit);
@@ -227,10 +239,32 @@ where
             .into_iter()
             .map(|poly| domain.lagrange_from_vec(poly)),
     );
+    Ok(Assembled {
+        domain,
+        cs,
+        fixed,
+        permutation: assembly.permutation,
+    })
+}
 
-    let permutation_vk = assembly
-        .permutation
-        .build_vk(params, &domain, &cs.permutation);
+/// Generate a `VerifyingKey` from an instance of `Circuit`.
+pub fn keygen_vk<C, ConcreteCircuit>(
+    params: &Params<C>,
+    circuit: &ConcreteCircuit,
+) -> Result<VerifyingKey<C>, Error>
+where
+    C: CurveAffine,
+    C::Scalar: FromUniformBytes<64>,
+    ConcreteCircuit: Circuit<C::Scalar>,
+{
+    let Assembled {
+        domain,
+        cs,
+        fixed,
+        permutation,
+    } = assemble(params, circuit)?;
+
+    let permutation_vk = permutation.build_vk(params, &domain, &cs.permutation);
 
     let fixed_commitments = fixed
         .iter()
@@ -259,54 +293,39 @@ where
     C: CurveAffine,
     ConcreteCircuit: Circuit<C::Scalar>,
 {
-    let mut cs = ConstraintSystem::default();
-    // zkinfer patch: configured from the circuit value (see `Circuit::configure_from`).
-    let config = circuit.configure_from(&mut cs);
+    let Assembled {
+        cs,
+        fixed,
+        permutation,
+        ..
+    } = assemble(params, circuit)?;
+    let permutation_pk = permutation.build_pk(&vk.domain, &cs.permutation);
+    Ok(finish_pk(params, vk, &cs, fixed, permutation_pk))
+}
 
-    let cs = cs;
+/// The proving key for `vk`, from the fixed columns' values and the permutation's key.
+pub(crate) fn finish_pk<C: CurveAffine>(
+    params: &Params<C>,
+    vk: VerifyingKey<C>,
+    cs: &ConstraintSystem<C::Scalar>,
+    fixed: Vec<Polynomial<C::Scalar, LagrangeCoeff>>,
+    permutation_pk: permutation::ProvingKey<C>,
+) -> ProvingKey<C> {
+    // zkinfer patch: every column's transforms are a task of their own (see `map_tasks`).
+    let fixed_polys: Vec<_> = map_tasks(&fixed, |poly| vk.domain.lagrange_to_coeff(poly.clone()));
 
-    if (params.n as usize) < cs.minimum_rows() {
-        return Err(Error::not_enough_rows_available(params.k));
-    }
-
-    let mut assembly: Assembly<C::Scalar> = Assembly {
-        k: params.k,
-        fixed: vec![vk.domain.empty_lagrange_assigned(); cs.num_fixed_columns],
-        permutation: permutation::keygen::Assembly::new(params.n as usize, &cs.permutation),
-        selectors: vec![vec![false; params.n as usize]; cs.num_selectors],
-        usable_rows: 0..params.n as usize - (cs.blinding_factors() + 1),
-        _marker: std::marker::PhantomData,
-    };
-
-    // Synthesize the circuit to obtain URS
-    ConcreteCircuit::FloorPlanner::synthesize(
-        &mut assembly,
-        circuit,
-        config,
-        cs.constants.clone(),
-    )?;
-
-    let mut fixed = batch_invert_assigned(assembly.fixed);
-    let (cs, selector_polys) = cs.compress_selectors(assembly.selectors);
-    fixed.extend(
-        selector_polys
-            .into_iter()
-            .map(|poly| vk.domain.lagrange_from_vec(poly)),
-    );
-
-    let fixed_polys: Vec<_> = fixed
-        .iter()
-        .map(|poly| vk.domain.lagrange_to_coeff(poly.clone()))
-        .collect();
-
-    let fixed_cosets = fixed_polys
-        .iter()
-        .map(|poly| vk.domain.coeff_to_extended(poly.clone()))
-        .collect();
-
-    let permutation_pk = assembly
-        .permutation
-        .build_pk(params, &vk.domain, &cs.permutation);
+    // zkinfer patch: only the fixed columns the prover evaluates on the extended domain get
+    // their coset there; the others (a dense tile's weights, whose products the prover gathers
+    // in coefficient form, see `bilinear`) hold an empty placeholder.
+    let on_extended_domain = fixed_columns_on_extended_domain(cs);
+    let columns: Vec<_> = fixed_polys.iter().zip(&on_extended_domain).collect();
+    let fixed_cosets = map_tasks(&columns, |&(poly, &needed)| {
+        if needed {
+            vk.domain.coeff_to_extended(poly.clone())
+        } else {
+            Polynomial::unused()
+        }
+    });
 
     // Compute l_0(X)
     // TODO: this can be done more efficiently
@@ -331,7 +350,7 @@ where
     let l_last = vk.domain.lagrange_to_coeff(l_last);
     let l_last = vk.domain.coeff_to_extended(l_last);
 
-    Ok(ProvingKey {
+    ProvingKey {
         vk,
         l0,
         l_blind,
@@ -340,5 +359,84 @@ where
         fixed_polys,
         fixed_cosets,
         permutation: permutation_pk,
-    })
+    }
+}
+
+// zkinfer patch (new): which fixed columns the prover needs on the extended domain.
+/// For each fixed column of `cs` (selectors compressed), whether the prover evaluates it on the
+/// extended domain: it is queried by a gate addend that the prover evaluates there (not one
+/// gathered by [`bilinear::Plan`], which uses the coefficient form), by a lookup, or it is in
+/// the permutation argument.
+pub(crate) fn fixed_columns_on_extended_domain<F: Field>(cs: &ConstraintSystem<F>) -> Vec<bool> {
+    let mut needed = vec![false; cs.num_fixed_columns];
+    let mut mark = |expression: &Expression<F>| {
+        for column in fixed_columns_queried(expression) {
+            needed[column] = true;
+        }
+    };
+    let gate_polynomials: Vec<_> = cs.gates.iter().flat_map(|g| g.polynomials()).collect();
+    let plan = bilinear::Plan::new(&gate_polynomials);
+    for (split, polynomial) in plan.constraints.iter().zip(&gate_polynomials) {
+        if split.terms.is_empty() {
+            mark(polynomial);
+        } else {
+            for (_, addend) in &split.rest {
+                mark(addend);
+            }
+        }
+    }
+    for lookup in &cs.lookups {
+        for expression in lookup
+            .input_expressions
+            .iter()
+            .chain(&lookup.table_expressions)
+        {
+            mark(expression);
+        }
+    }
+    for column in cs.permutation.get_columns() {
+        if *column.column_type() == Any::Fixed {
+            needed[column.index()] = true;
+        }
+    }
+    needed
+}
+
+/// The fixed columns an expression queries.
+fn fixed_columns_queried<F: Field>(expression: &Expression<F>) -> Vec<usize> {
+    expression.evaluate(
+        &|_| vec![],
+        &|_| vec![],
+        &|query| vec![query.column_index],
+        &|_| vec![],
+        &|_| vec![],
+        &|a| a,
+        &|mut a, b| {
+            a.extend(b);
+            a
+        },
+        &|mut a, b| {
+            a.extend(b);
+            a
+        },
+        &|a, _| a,
+    )
+}
+
+// zkinfer patch (new): per-column work as tasks.
+/// `f` applied to every item, each call a task of its own: the threads stay busy from column to
+/// column instead of meeting after each small FFT or commitment (whose inner parallelism
+/// splits badly at zkinfer's sizes).
+pub(crate) fn map_tasks<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
+    let mut results: Vec<Option<U>> = items.iter().map(|_| None).collect();
+    crate::multicore::scope(|scope| {
+        for (result, item) in results.iter_mut().zip(items) {
+            let f = &f;
+            scope.spawn(move |_| *result = Some(f(item)));
+        }
+    });
+    results
+        .into_iter()
+        .map(|result| result.expect("every task ran"))
+        .collect()
 }

@@ -1,7 +1,7 @@
 use super::circuit::{Any, Column};
 use crate::{
     arithmetic::CurveAffine,
-    poly::{Coeff, ExtendedLagrangeCoeff, LagrangeCoeff, Polynomial},
+    poly::{Coeff, EvaluationDomain, ExtendedLagrangeCoeff, LagrangeCoeff, Polynomial},
 };
 
 pub(crate) mod keygen;
@@ -76,10 +76,16 @@ pub(crate) struct VerifyingKey<C: CurveAffine> {
 }
 
 impl<C: CurveAffine> VerifyingKey<C> {
-    /// The commitments to the permutation columns (one per column), for Lean fixture export.
-    #[cfg(feature = "unstable-verifier-fingerprint")]
+    // zkinfer patch: also used by `plonk::stored_keys` (was behind the fingerprint feature).
+    /// The commitments to the permutation columns (one per column).
     pub(crate) fn commitments(&self) -> &[C] {
         &self.commitments
+    }
+
+    // zkinfer patch: a key from commitments checked by `plonk::stored_keys`.
+    /// The key holding these commitments.
+    pub(crate) fn from_commitments(commitments: Vec<C>) -> Self {
+        VerifyingKey { commitments }
     }
 }
 
@@ -89,4 +95,30 @@ pub(crate) struct ProvingKey<C: CurveAffine> {
     permutations: Vec<Polynomial<C::Scalar, LagrangeCoeff>>,
     polys: Vec<Polynomial<C::Scalar, Coeff>>,
     pub(super) cosets: Vec<Polynomial<C::Scalar, ExtendedLagrangeCoeff>>,
+}
+
+impl<C: CurveAffine> ProvingKey<C> {
+    // zkinfer patch: `keygen::Assembly::build_pk` split in two, so that keys built from stored
+    // commitments (`plonk::stored_keys`) reuse the permutation polynomials they check.
+    /// The key for these permutation polynomials (Lagrange form): their coefficients and their
+    /// evaluations on the extended domain.
+    pub(crate) fn from_permutations(
+        domain: &EvaluationDomain<C::Scalar>,
+        permutations: Vec<Polynomial<C::Scalar, LagrangeCoeff>>,
+    ) -> Self {
+        // Store permutation polynomial and precompute its coset evaluation (each column a task
+        // of its own).
+        let (polys, cosets) = super::keygen::map_tasks(&permutations, |permutation_poly| {
+            let poly = domain.lagrange_to_coeff(permutation_poly.clone());
+            let coset = domain.coeff_to_extended(poly.clone());
+            (poly, coset)
+        })
+        .into_iter()
+        .unzip();
+        ProvingKey {
+            permutations,
+            polys,
+            cosets,
+        }
+    }
 }

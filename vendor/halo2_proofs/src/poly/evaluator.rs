@@ -153,7 +153,10 @@ impl<'a, E, F: Field, B: Basis> Evaluator<'a, E, F, B> {
         B: BasisOps,
     {
         // We're working in a single basis, so all polynomials are the same length.
-        let poly_len = self.polys.first().unwrap().len();
+        // zkinfer patch: except the proving key's placeholders for fixed columns that are never
+        // evaluated on the extended domain (see `keygen::fixed_columns_on_extended_domain`),
+        // which are empty: the length is the longest one's.
+        let poly_len = self.polys.iter().map(|poly| poly.len()).max().unwrap();
         let (chunk_size, _num_chunks) = get_chunk_params(poly_len);
 
         struct AstContext<'a, 'p, F: Field, B: Basis> {

@@ -1,4 +1,4 @@
-use group::ff::{Field, PrimeField};
+use group::ff::WithSmallOrderMulGroup;
 use pasta_curves::arithmetic::CurveExt;
 
 use super::{Argument, ProvingKey, VerifyingKey};
@@ -7,7 +7,7 @@ use crate::{
     plonk::{Any, Column, Error},
     poly::{
         commitment::{Blind, Params},
-        EvaluationDomain,
+        EvaluationDomain, LagrangeCoeff, Polynomial,
     },
 };
 
@@ -97,114 +97,81 @@ impl Assembly {
         Ok(())
     }
 
+    // zkinfer patch: the permutation polynomials are computed by `polys`, shared by
+    // `build_vk`, `build_pk` and the keys built from stored commitments
+    // (`plonk::stored_keys`); the values are the published crate's.
+    /// The permutation polynomial of every column, in Lagrange form.
+    pub(crate) fn polys<F: WithSmallOrderMulGroup<3>>(
+        &self,
+        domain: &EvaluationDomain<F>,
+        p: &Argument,
+    ) -> Vec<Polynomial<F, LagrangeCoeff>> {
+        let n = self.mapping.first().map_or(0, Vec::len);
+        // Compute [omega^0, omega^1, ..., omega^{params.n - 1}]
+        let mut omega_powers = Vec::with_capacity(n);
+        {
+            let mut cur = F::ONE;
+            for _ in 0..n {
+                omega_powers.push(cur);
+                cur *= &domain.get_omega();
+            }
+        }
+
+        // Compute [omega_powers * \delta^0, omega_powers * \delta^1, ..., omega_powers * \delta^m]
+        let mut deltaomega = Vec::with_capacity(p.columns.len());
+        {
+            let mut cur = F::ONE;
+            for _ in 0..p.columns.len() {
+                let mut omega_powers = omega_powers.clone();
+                for o in &mut omega_powers {
+                    *o *= &cur;
+                }
+
+                deltaomega.push(omega_powers);
+
+                cur *= &F::DELTA;
+            }
+        }
+
+        (0..p.columns.len())
+            .map(|i| {
+                // Computes the permutation polynomial based on the permutation
+                // description in the assembly.
+                let mut permutation_poly = domain.empty_lagrange();
+                for (j, p) in permutation_poly.iter_mut().enumerate() {
+                    let (permuted_i, permuted_j) = self.mapping[i][j];
+                    *p = deltaomega[permuted_i][permuted_j];
+                }
+                permutation_poly
+            })
+            .collect()
+    }
+
     pub(crate) fn build_vk<C: CurveAffine>(
         self,
         params: &Params<C>,
         domain: &EvaluationDomain<C::Scalar>,
         p: &Argument,
     ) -> VerifyingKey<C> {
-        // Compute [omega^0, omega^1, ..., omega^{params.n - 1}]
-        let mut omega_powers = Vec::with_capacity(params.n as usize);
-        {
-            let mut cur = C::Scalar::ONE;
-            for _ in 0..params.n {
-                omega_powers.push(cur);
-                cur *= &domain.get_omega();
-            }
-        }
-
-        // Compute [omega_powers * \delta^0, omega_powers * \delta^1, ..., omega_powers * \delta^m]
-        let mut deltaomega = Vec::with_capacity(p.columns.len());
-        {
-            let mut cur = C::Scalar::ONE;
-            for _ in 0..p.columns.len() {
-                let mut omega_powers = omega_powers.clone();
-                for o in &mut omega_powers {
-                    *o *= &cur;
-                }
-
-                deltaomega.push(omega_powers);
-
-                cur *= &C::Scalar::DELTA;
-            }
-        }
-
         // Pre-compute commitments for the URS.
-        let mut commitments = Vec::with_capacity(p.columns.len());
-        for i in 0..p.columns.len() {
-            // Computes the permutation polynomial based on the permutation
-            // description in the assembly.
-            let mut permutation_poly = domain.empty_lagrange();
-            for (j, p) in permutation_poly.iter_mut().enumerate() {
-                let (permuted_i, permuted_j) = self.mapping[i][j];
-                *p = deltaomega[permuted_i][permuted_j];
-            }
-
-            // Compute commitment to permutation polynomial
-            commitments.push(
+        let commitments = self
+            .polys(domain, p)
+            .iter()
+            .map(|permutation_poly| {
+                // Compute commitment to permutation polynomial
                 params
-                    .commit_lagrange(&permutation_poly, Blind::default())
-                    .to_affine_vartime(),
-            );
-        }
+                    .commit_lagrange(permutation_poly, Blind::default())
+                    .to_affine_vartime()
+            })
+            .collect();
         VerifyingKey { commitments }
     }
 
     pub(crate) fn build_pk<C: CurveAffine>(
         self,
-        params: &Params<C>,
         domain: &EvaluationDomain<C::Scalar>,
         p: &Argument,
     ) -> ProvingKey<C> {
-        // Compute [omega^0, omega^1, ..., omega^{params.n - 1}]
-        let mut omega_powers = Vec::with_capacity(params.n as usize);
-        {
-            let mut cur = C::Scalar::ONE;
-            for _ in 0..params.n {
-                omega_powers.push(cur);
-                cur *= &domain.get_omega();
-            }
-        }
-
-        // Compute [omega_powers * \delta^0, omega_powers * \delta^1, ..., omega_powers * \delta^m]
-        let mut deltaomega = Vec::with_capacity(p.columns.len());
-        {
-            let mut cur = C::Scalar::ONE;
-            for _ in 0..p.columns.len() {
-                let mut omega_powers = omega_powers.clone();
-                for o in &mut omega_powers {
-                    *o *= &cur;
-                }
-
-                deltaomega.push(omega_powers);
-
-                cur *= &C::Scalar::DELTA;
-            }
-        }
-
-        // Compute permutation polynomials, convert to coset form.
-        let mut permutations = vec![];
-        let mut polys = vec![];
-        let mut cosets = vec![];
-        for i in 0..p.columns.len() {
-            // Computes the permutation polynomial based on the permutation
-            // description in the assembly.
-            let mut permutation_poly = domain.empty_lagrange();
-            for (j, p) in permutation_poly.iter_mut().enumerate() {
-                let (permuted_i, permuted_j) = self.mapping[i][j];
-                *p = deltaomega[permuted_i][permuted_j];
-            }
-
-            // Store permutation polynomial and precompute its coset evaluation
-            permutations.push(permutation_poly.clone());
-            let poly = domain.lagrange_to_coeff(permutation_poly);
-            polys.push(poly.clone());
-            cosets.push(domain.coeff_to_extended(poly));
-        }
-        ProvingKey {
-            permutations,
-            polys,
-            cosets,
-        }
+        ProvingKey::from_permutations(domain, self.polys(domain, p))
     }
 }

@@ -1,0 +1,357 @@
+//! Stored keys (the vendored `halo2_proofs`' `plonk::stored_keys`, and zkinfer's `KeyStore`):
+//! a key rebuilt from stored commitments is exactly the generated one — same pinned key, same
+//! proofs byte for byte — and commitments that are not the circuit's (changed, swapped,
+//! missing, extra, another model's, a damaged file) are refused and the key rebuilt.
+
+mod common;
+
+use std::sync::Arc;
+
+use group::{Curve as _, Group};
+use halo2_proofs::plonk::{
+    create_proof, keygen_pk, keygen_pk_from_commitments, keygen_pk_once, keygen_vk,
+    keygen_vk_from_commitments, verify_proof, KeyCommitments, ProvingKey, SingleVerifier,
+    StoredKeyError, VerifyingKey,
+};
+use halo2_proofs::poly::commitment::Params;
+use halo2_proofs::transcript::{Blake2bRead, Blake2bWrite, Challenge255};
+use pasta_curves::Fp;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use zkinfer::params::Curve;
+use zkinfer::{CompiledModel, KeySource, KeyStore, ParamsCache, QuantizeOptions};
+use zkinfer_circuits::{with_shape, NetworkCircuit};
+
+use common::{cache_dir, compile, samples};
+
+fn params(k: u32) -> Arc<Params<Curve>> {
+    let (params, _) = ParamsCache::new(cache_dir())
+        .load_or_generate(k, |_| {})
+        .unwrap();
+    Arc::new(params)
+}
+
+fn pinned(vk: &VerifyingKey<Curve>) -> String {
+    format!("{:?}", vk.pinned())
+}
+
+fn rng() -> StdRng {
+    StdRng::seed_from_u64(7)
+}
+
+/// What the halo2 functions give for one compiled model's circuit.
+struct Keys {
+    generated: VerifyingKey<Curve>,
+    from_stored: VerifyingKey<Curve>,
+    pk_once: VerifyingKey<Curve>,
+    pk_from_stored: VerifyingKey<Curve>,
+    /// The same proof (seeded randomness) with `keygen_pk`'s, `keygen_pk_once`'s and
+    /// `keygen_pk_from_commitments`' proving keys.
+    proofs: [Vec<u8>; 3],
+    /// `keygen_vk_from_commitments` on each tampered list.
+    tampered: Vec<(&'static str, Result<(), StoredKeyError>)>,
+}
+
+/// Changed copies of a key's commitments, each named.
+fn tamperings(good: &KeyCommitments<Curve>) -> Vec<(&'static str, KeyCommitments<Curve>)> {
+    let shift = |p: &Curve| (pasta_curves::Eq::generator() + *p).to_affine();
+    let mut out = Vec::new();
+    let last = good.fixed.len() - 1;
+    for (name, i) in [
+        ("first fixed", 0),
+        ("middle fixed", last / 2),
+        ("last fixed", last),
+    ] {
+        let mut c = good.clone();
+        c.fixed[i] = shift(&c.fixed[i]);
+        out.push((name, c));
+    }
+    let mut c = good.clone();
+    c.permutation[0] = shift(&c.permutation[0]);
+    out.push(("first permutation", c));
+    let mut c = good.clone();
+    let p = c.permutation.len() - 1;
+    c.permutation[p] = -c.permutation[p];
+    out.push(("negated last permutation", c));
+    // Two distinct fixed commitments swapped.
+    let mut c = good.clone();
+    let j = (1..c.fixed.len())
+        .find(|&j| c.fixed[j] != c.fixed[0])
+        .expect("two distinct fixed columns");
+    c.fixed.swap(0, j);
+    out.push(("swapped fixed", c));
+    let mut c = good.clone();
+    c.fixed.pop();
+    out.push(("one fixed missing", c));
+    let mut c = good.clone();
+    c.permutation.push(c.permutation[0]);
+    out.push(("one permutation extra", c));
+    out
+}
+
+fn keys_of(compiled: &Arc<CompiledModel>, input: &[f32], other: &KeyCommitments<Curve>) -> Keys {
+    let params = params(compiled.k);
+    let quantised = compiled.model.quantize_input(0, input).unwrap();
+    let (_, witness) = compiled.witness(&quantised).unwrap();
+    let instances = witness.instances(compiled.layout());
+    let instance_refs: Vec<&[Fp]> = instances.iter().map(Vec::as_slice).collect();
+    let witness = Arc::new(witness);
+    with_shape!(compiled.shape, S => {
+        let circuit = NetworkCircuit::<S>::new(compiled.network().clone(), compiled.layout().clone());
+        let generated = keygen_vk(&params, &circuit).unwrap();
+        let stored = generated.key_commitments();
+        let from_stored = keygen_vk_from_commitments(&params, &circuit, &stored, rng()).unwrap();
+        let pks: [ProvingKey<Curve>; 3] = [
+            keygen_pk(&params, generated.clone(), &circuit).unwrap(),
+            keygen_pk_once(&params, &circuit).unwrap(),
+            keygen_pk_from_commitments(&params, &circuit, &stored, rng()).unwrap(),
+        ];
+        let with_witness = circuit.clone().with_witness(witness.clone());
+        let proofs = pks.each_ref().map(|pk| {
+            let mut transcript = Blake2bWrite::<_, Curve, Challenge255<_>>::init(Vec::new());
+            create_proof(&params, pk, std::slice::from_ref(&with_witness), &[&instance_refs], rng(), &mut transcript).unwrap();
+            transcript.finalize()
+        });
+        let mut tampered: Vec<_> = tamperings(&stored)
+            .into_iter()
+            .map(|(name, c)| (name, keygen_vk_from_commitments(&params, &circuit, &c, rng()).map(|_| ())))
+            .collect();
+        assert!(&stored != other, "the other model's commitments differ");
+        tampered.push((
+            "another model's",
+            keygen_vk_from_commitments(&params, &circuit, other, rng()).map(|_| ()),
+        ));
+        let [pk_plain, pk_once, pk_from_stored] = pks;
+        let verify = |proof: &[u8]| {
+            let mut transcript = Blake2bRead::<_, Curve, Challenge255<_>>::init(proof);
+            verify_proof(&params, pk_plain.get_vk(), SingleVerifier::new(&params), &[&instance_refs], &mut transcript)
+        };
+        for proof in &proofs {
+            verify(proof).expect("every proof verifies with the generated key");
+        }
+        Keys {
+            generated,
+            from_stored,
+            pk_once: pk_once.get_vk().clone(),
+            pk_from_stored: pk_from_stored.get_vk().clone(),
+            proofs,
+            tampered,
+        }
+    })
+}
+
+/// The commitments of the same fixture compiled with other activation bits: a circuit of the
+/// same shape and columns whose fixed values (weights, rescales) differ.
+fn other_weights(dir: &str) -> KeyCommitments<Curve> {
+    let other = compile(
+        dir,
+        QuantizeOptions {
+            activation_bits: 8,
+            ..QuantizeOptions::default()
+        },
+    );
+    let params = params(other.k);
+    with_shape!(other.shape, S => {
+        let circuit = NetworkCircuit::<S>::new(other.network().clone(), other.layout().clone());
+        keygen_vk(&params, &circuit).unwrap().key_commitments()
+    })
+}
+
+#[test]
+fn stored_commitments_give_exactly_the_generated_keys_and_wrong_ones_are_refused() {
+    for dir in ["mlp_64_32_10", "lenet5"] {
+        let compiled = compile(dir, QuantizeOptions::default());
+        let input = &samples(dir, "input.json", compiled.network().input_len())[0];
+        let other = other_weights(dir);
+        let keys = keys_of(&compiled, input, &other);
+        let expected = pinned(&keys.generated);
+        assert_eq!(pinned(&keys.from_stored), expected, "{dir}: from stored");
+        assert_eq!(pinned(&keys.pk_once), expected, "{dir}: one synthesis");
+        assert_eq!(
+            pinned(&keys.pk_from_stored),
+            expected,
+            "{dir}: pk from stored"
+        );
+        assert_eq!(
+            keys.proofs[0], keys.proofs[1],
+            "{dir}: keygen_pk_once's proof"
+        );
+        assert_eq!(keys.proofs[0], keys.proofs[2], "{dir}: stored key's proof");
+        assert_eq!(
+            keys.generated.proof_bytes(1),
+            keys.proofs[0].len(),
+            "{dir}: proof size"
+        );
+        for (name, result) in &keys.tampered {
+            match (name, result) {
+                (
+                    &("one fixed missing" | "one permutation extra"),
+                    Err(StoredKeyError::Count { .. }),
+                ) => {}
+                (_, Err(StoredKeyError::Mismatch)) => {}
+                (_, other) => panic!("{dir}: {name} commitments gave {other:?}"),
+            }
+        }
+    }
+}
+
+fn store_in(dir: &tempfile::TempDir) -> KeyStore {
+    KeyStore::new(dir.path().join("keys"))
+}
+
+#[test]
+fn the_key_store_reuses_checked_commitments_and_replaces_bad_ones() {
+    let (compiled, prover) = &*common::SMALL_MLP;
+    let input = &samples("mlp_64_32_10", "input.json", compiled.network().input_len())[0];
+    let proof = prover.prove(input).unwrap();
+    let params = params(compiled.k);
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(&dir);
+    let verifier = |store: &KeyStore| compiled.verifier_with(params.clone(), store).unwrap();
+
+    let first = verifier(&store);
+    assert_eq!(first.key_source(), &KeySource::Generated);
+    let second = verifier(&store);
+    assert_eq!(second.key_source(), &KeySource::Stored);
+    assert_eq!(second.digest(), prover.verifier().digest());
+    second.verify(&proof).unwrap();
+
+    // Well-formed commitments that are not the circuit's (an attacker who can write the store):
+    // refused, rebuilt and rewritten.
+    let circuit = compiled.circuit_digest();
+    let mut wrong = store.load(&circuit, compiled.k).unwrap().unwrap();
+    let other = (1..wrong.fixed.len())
+        .find(|&j| wrong.fixed[j] != wrong.fixed[0])
+        .expect("two distinct fixed columns");
+    wrong.fixed.swap(0, other);
+    store.save(&circuit, compiled.k, &wrong).unwrap();
+    let replaced = verifier(&store);
+    match replaced.key_source() {
+        KeySource::Replaced(why) => assert!(why.contains("not those of the circuit"), "{why}"),
+        other => panic!("wrong commitments were {other:?}"),
+    }
+    assert_eq!(replaced.digest(), prover.verifier().digest());
+    replaced.verify(&proof).unwrap();
+    assert_eq!(verifier(&store).key_source(), &KeySource::Stored);
+
+    // A damaged file: detected before any check, rebuilt.
+    let path = store.path(&circuit).unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(&path, &bytes).unwrap();
+    match verifier(&store).key_source() {
+        KeySource::Replaced(why) => assert!(why.contains("checksum"), "{why}"),
+        other => panic!("a damaged file was {other:?}"),
+    }
+
+    // The prover reads the same store; its proofs verify with a key built from scratch.
+    let stored_prover = compiled.prover_with(params.clone(), &store).unwrap();
+    assert_eq!(stored_prover.verifier().key_source(), &KeySource::Stored);
+    let proof = stored_prover.prove(input).unwrap();
+    prover.verifier().verify(&proof).unwrap();
+
+    // Without a store, nothing is read or written.
+    let none = compiled.verifier_with(params, &KeyStore::none()).unwrap();
+    assert_eq!(none.key_source(), &KeySource::Generated);
+}
+
+#[test]
+fn sliced_models_store_each_slices_key() {
+    let compiled = Arc::new(
+        common::model("mlp_784_128_64_10")
+            .compile(
+                &samples("mlp_784_128_64_10", "calibration.json", 784),
+                QuantizeOptions::default(),
+                zkinfer::CompileOptions {
+                    slices: Some(3),
+                    ..Default::default()
+                },
+            )
+            .unwrap(),
+    );
+    let params = params(compiled.k);
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(&dir);
+    let input = compiled
+        .model
+        .quantize_input(0, &samples("mlp_784_128_64_10", "input.json", 784)[0])
+        .unwrap();
+    let secret = zkinfer::LinkSecret::random();
+    let proof = compiled
+        .prove_sliced_with(params.clone(), &store, &input, &secret, rng(), |_, _| {})
+        .unwrap();
+    let files = std::fs::read_dir(dir.path().join("keys")).unwrap().count();
+    assert_eq!(files, 3, "one stored key per slice");
+    let verifier = compiled.sliced_verifier_with(params, &store).unwrap();
+    verifier.verify(&proof).unwrap();
+}
+
+/// Runs the CLI with its own cache folder; returns (success, stderr).
+fn cli(cache: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zkinfer"))
+        .args(args)
+        .env("ZKINFER_CACHE_DIR", cache)
+        .output()
+        .expect("the zkinfer binary runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_cli_stores_keys_and_rebuilds_a_damaged_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let file = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let fixture = |name: &str| {
+        common::fixture(&format!("mlp_64_32_10/{name}"))
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let (zkm, proof) = (file("m.zkm"), file("p.json"));
+    let run = |args: &[&str]| cli(&cache, args);
+    let (ok, err) = run(&[
+        "compile",
+        &fixture("model.onnx"),
+        "--calibration",
+        &fixture("calibration.json"),
+        "-o",
+        &zkm,
+    ]);
+    assert!(ok, "{err}");
+    let (ok, err) = run(&[
+        "prove",
+        &zkm,
+        "--input",
+        &fixture("input.json"),
+        "-o",
+        &proof,
+    ]);
+    assert!(ok, "{err}");
+    let keys: Vec<_> = std::fs::read_dir(cache.join("keys"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(keys.len(), 1, "prove stored the model's key");
+
+    let (ok, err) = run(&["verify", &zkm, &proof]);
+    assert!(ok && !err.contains("refused"), "{err}");
+
+    let mut bytes = std::fs::read(&keys[0]).unwrap();
+    let last = bytes.len() - 40;
+    bytes[last] ^= 1;
+    std::fs::write(&keys[0], &bytes).unwrap();
+    let (ok, err) = run(&["verify", &zkm, &proof]);
+    assert!(ok && err.contains("refused"), "{err}");
+    let (ok, err) = run(&["verify", &zkm, &proof]);
+    assert!(ok && !err.contains("refused"), "rewritten: {err}");
+
+    // --no-key-cache neither reads nor writes the store.
+    std::fs::remove_dir_all(cache.join("keys")).unwrap();
+    let (ok, err) = run(&["verify", &zkm, &proof, "--no-key-cache"]);
+    assert!(ok, "{err}");
+    assert!(!cache.join("keys").exists());
+}

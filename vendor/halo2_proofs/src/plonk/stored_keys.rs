@@ -1,0 +1,266 @@
+//! zkinfer patch (new module): keys rebuilt from stored commitments, checked against the circuit.
+//!
+//! Almost all of `keygen_vk`'s time goes into one commitment per fixed column and per column of
+//! the permutation argument. A caller that stored those commitments ([`KeyCommitments`]) can
+//! rebuild the verifying key without recomputing them: [`keygen_vk_from_commitments`]
+//! synthesises the circuit as `keygen_vk` does and checks all the stored commitments at once
+//! against the polynomials they must commit to, by a random linear combination:
+//! `Commit(Σ rᵢ·pᵢ; Σ rᵢ·b) = Σ rᵢ·Cᵢ` for random `rᵢ` (commitments of fixed and permutation
+//! columns all carry the same public blind `b = Blind::default()`, so `Commit` is linear in
+//! them). If any stored `Cᵢ` differs from the true
+//! commitment, the two sides differ except with probability `1/q` over the `rᵢ` (`q`, the
+//! group's prime order). That costs one commitment instead of one per column. The key returned
+//! is then exactly `keygen_vk`'s, so its pinned form, its transcript representative and every
+//! proof it verifies are the same.
+//!
+//! [`keygen_pk_from_commitments`] does the same and goes on to the proving key from the same
+//! synthesis; [`keygen_pk_once`] builds both keys from one synthesis (`keygen_vk` followed by
+//! `keygen_pk` synthesises the circuit twice).
+
+use ff::{Field, FromUniformBytes};
+use group::Curve;
+use pasta_curves::arithmetic::CurveExt;
+use rand_core::Rng;
+
+use super::{
+    circuit::{Circuit, ConstraintSystem},
+    keygen::{assemble, finish_pk, map_tasks, Assembled},
+    permutation, Error, ProvingKey, VerifyingKey,
+};
+use crate::{
+    arithmetic::{best_multiexp, parallelize, CurveAffine},
+    poly::{
+        commitment::{Blind, Params},
+        EvaluationDomain, LagrangeCoeff, Polynomial,
+    },
+};
+
+/// The commitments of a verifying key: what its generation spends its time on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyCommitments<C: CurveAffine> {
+    /// One per fixed column (the compressed selector columns last), in column order.
+    pub fixed: Vec<C>,
+    /// One per column of the permutation argument, in the argument's order.
+    pub permutation: Vec<C>,
+}
+
+impl<C: CurveAffine> VerifyingKey<C> {
+    /// The key's commitments, to store and give back to [`keygen_vk_from_commitments`].
+    pub fn key_commitments(&self) -> KeyCommitments<C> {
+        KeyCommitments {
+            fixed: self.fixed_commitments.clone(),
+            permutation: self.permutation.commitments().to_vec(),
+        }
+    }
+}
+
+impl<C: CurveAffine> VerifyingKey<C> {
+    /// The size in bytes of a proof of `instances` circuits under this key (what
+    /// `CircuitCost::measure(k, circuit).proof_size(instances)` gives, without synthesising the
+    /// circuit).
+    pub fn proof_bytes(&self, instances: usize) -> usize {
+        crate::dev::proof_size_of::<C::CurveExt>(self.domain.k(), &self.cs, instances)
+    }
+}
+
+/// Why stored commitments did not give a key.
+#[derive(Debug)]
+pub enum StoredKeyError {
+    /// Synthesising the circuit failed.
+    Keygen(Error),
+    /// The circuit has a different number of columns than commitments were given.
+    Count {
+        /// `"fixed"` or `"permutation"`.
+        what: &'static str,
+        /// Columns of the circuit.
+        expected: usize,
+        /// Commitments given.
+        found: usize,
+    },
+    /// The commitments are not those of the circuit's columns.
+    Mismatch,
+}
+
+impl std::fmt::Display for StoredKeyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoredKeyError::Keygen(e) => write!(f, "key generation failed: {e}"),
+            StoredKeyError::Count {
+                what,
+                expected,
+                found,
+            } => write!(
+                f,
+                "the circuit has {expected} {what} columns, {found} commitments were given"
+            ),
+            StoredKeyError::Mismatch => {
+                write!(f, "the commitments are not those of the circuit's columns")
+            }
+        }
+    }
+}
+
+impl std::error::Error for StoredKeyError {}
+
+impl From<Error> for StoredKeyError {
+    fn from(e: Error) -> Self {
+        StoredKeyError::Keygen(e)
+    }
+}
+
+/// Builds the verifying key of `circuit` from stored commitments, after checking them (see the
+/// module docs). `rng` must be unpredictable to whoever wrote the commitments.
+pub fn keygen_vk_from_commitments<C, ConcreteCircuit>(
+    params: &Params<C>,
+    circuit: &ConcreteCircuit,
+    stored: &KeyCommitments<C>,
+    rng: impl Rng,
+) -> Result<VerifyingKey<C>, StoredKeyError>
+where
+    C: CurveAffine,
+    C::Scalar: FromUniformBytes<64>,
+    ConcreteCircuit: Circuit<C::Scalar>,
+{
+    let Assembled {
+        domain,
+        cs,
+        fixed,
+        permutation,
+    } = assemble(params, circuit)?;
+    let permutations = permutation.polys(&domain, &cs.permutation);
+    check_commitments(params, &domain, &fixed, &permutations, stored, rng)?;
+    Ok(stored_vk(domain, cs, stored))
+}
+
+/// Builds the proving key of `circuit` (and the verifying key inside it) from stored
+/// commitments, after checking them (see the module docs), from one synthesis of the circuit.
+pub fn keygen_pk_from_commitments<C, ConcreteCircuit>(
+    params: &Params<C>,
+    circuit: &ConcreteCircuit,
+    stored: &KeyCommitments<C>,
+    rng: impl Rng,
+) -> Result<ProvingKey<C>, StoredKeyError>
+where
+    C: CurveAffine,
+    C::Scalar: FromUniformBytes<64>,
+    ConcreteCircuit: Circuit<C::Scalar>,
+{
+    let Assembled {
+        domain,
+        cs,
+        fixed,
+        permutation,
+    } = assemble(params, circuit)?;
+    let permutations = permutation.polys(&domain, &cs.permutation);
+    check_commitments(params, &domain, &fixed, &permutations, stored, rng)?;
+    let permutation_pk = permutation::ProvingKey::from_permutations(&domain, permutations);
+    let vk = stored_vk(domain, cs.clone(), stored);
+    Ok(finish_pk(params, vk, &cs, fixed, permutation_pk))
+}
+
+/// Builds the proving key of `circuit` and the verifying key inside it from one synthesis;
+/// the keys are `keygen_vk`'s and `keygen_pk`'s.
+pub fn keygen_pk_once<C, ConcreteCircuit>(
+    params: &Params<C>,
+    circuit: &ConcreteCircuit,
+) -> Result<ProvingKey<C>, Error>
+where
+    C: CurveAffine,
+    C::Scalar: FromUniformBytes<64>,
+    ConcreteCircuit: Circuit<C::Scalar>,
+{
+    let Assembled {
+        domain,
+        cs,
+        fixed,
+        permutation,
+    } = assemble(params, circuit)?;
+    let permutations = permutation.polys(&domain, &cs.permutation);
+    let commit = |polys: &[Polynomial<C::Scalar, LagrangeCoeff>]| -> Vec<C> {
+        map_tasks(polys, |poly| {
+            params
+                .commit_lagrange(poly, Blind::default())
+                .to_affine_vartime()
+        })
+    };
+    let fixed_commitments = commit(&fixed);
+    let permutation_vk = permutation::VerifyingKey::from_commitments(commit(&permutations));
+    let permutation_pk = permutation::ProvingKey::from_permutations(&domain, permutations);
+    let vk = VerifyingKey::from_parts(domain, fixed_commitments, permutation_vk, cs.clone());
+    Ok(finish_pk(params, vk, &cs, fixed, permutation_pk))
+}
+
+/// The verifying key of a circuit (its domain and constraint system) whose stored commitments
+/// were checked.
+fn stored_vk<C>(
+    domain: EvaluationDomain<C::Scalar>,
+    cs: ConstraintSystem<C::Scalar>,
+    stored: &KeyCommitments<C>,
+) -> VerifyingKey<C>
+where
+    C: CurveAffine,
+    C::Scalar: FromUniformBytes<64>,
+{
+    VerifyingKey::from_parts(
+        domain,
+        stored.fixed.clone(),
+        permutation::VerifyingKey::from_commitments(stored.permutation.clone()),
+        cs,
+    )
+}
+
+/// Checks `Commit(Σ rᵢ·pᵢ) = Σ rᵢ·Cᵢ` over the fixed and permutation columns, for random `rᵢ`.
+fn check_commitments<C: CurveAffine>(
+    params: &Params<C>,
+    domain: &EvaluationDomain<C::Scalar>,
+    fixed: &[Polynomial<C::Scalar, LagrangeCoeff>],
+    permutations: &[Polynomial<C::Scalar, LagrangeCoeff>],
+    stored: &KeyCommitments<C>,
+    mut rng: impl Rng,
+) -> Result<(), StoredKeyError> {
+    for (what, expected, found) in [
+        ("fixed", fixed.len(), stored.fixed.len()),
+        ("permutation", permutations.len(), stored.permutation.len()),
+    ] {
+        if expected != found {
+            return Err(StoredKeyError::Count {
+                what,
+                expected,
+                found,
+            });
+        }
+    }
+    let polys: Vec<&Polynomial<C::Scalar, LagrangeCoeff>> =
+        fixed.iter().chain(permutations).collect();
+    let commitments: Vec<C> = stored
+        .fixed
+        .iter()
+        .chain(&stored.permutation)
+        .copied()
+        .collect();
+    let weights: Vec<C::Scalar> = polys.iter().map(|_| C::Scalar::random(&mut rng)).collect();
+
+    let mut combined = vec![C::Scalar::ZERO; params.n as usize];
+    parallelize(&mut combined, |chunk, start| {
+        for (poly, weight) in polys.iter().zip(&weights) {
+            for (acc, value) in chunk.iter_mut().zip(&poly[start..]) {
+                if !bool::from(value.is_zero()) {
+                    *acc += *value * weight;
+                }
+            }
+        }
+    });
+    let combined = domain.lagrange_from_vec(combined);
+    // Every stored commitment carries `Blind::default()` (a blind of one): the combination
+    // carries the sum of the weights.
+    let blind = weights
+        .iter()
+        .fold(C::Scalar::ZERO, |sum, w| sum + *w * Blind::<C::Scalar>::default().0);
+    let expected = params.commit_lagrange(&combined, Blind(blind));
+    let found = best_multiexp(&weights, &commitments);
+    if expected.to_affine() == found.to_affine() {
+        Ok(())
+    } else {
+        Err(StoredKeyError::Mismatch)
+    }
+}
