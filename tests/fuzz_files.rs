@@ -187,6 +187,63 @@ static ZKM: LazyLock<(Vec<u8>, Value)> = LazyLock::new(|| {
     (bytes, value)
 });
 
+/// The 64-32-10 MLP cut into three slices, its verifier and a genuine sliced proof (JSON).
+static SLICED: LazyLock<(Arc<CompiledModel>, zkinfer::SlicedVerifier, Vec<u8>, Value)> =
+    LazyLock::new(|| {
+        let model = common::model("mlp_64_32_10");
+        let calibration = samples("mlp_64_32_10", "calibration.json", 64);
+        let compiled = Arc::new(
+            model
+                .compile(
+                    &calibration,
+                    zkinfer::QuantizeOptions::default(),
+                    zkinfer::CompileOptions {
+                        slices: Some(3),
+                        ..Default::default()
+                    },
+                )
+                .unwrap(),
+        );
+        let (params, _) = zkinfer::ParamsCache::new(common::cache_dir())
+            .load_or_generate(compiled.k, |_| {})
+            .unwrap();
+        let params = Arc::new(params);
+        let input = compiled.model.quantize_input(0, &calibration[0]).unwrap();
+        let proof = compiled
+            .prove_sliced(
+                params.clone(),
+                &input,
+                &zkinfer::LinkSecret::random(),
+                rand_core::UnwrapErr(rand::rngs::SysRng),
+                |_, _| {},
+            )
+            .unwrap();
+        let verifier = compiled.sliced_verifier(params).unwrap();
+        let bytes = proof.to_json();
+        let value = serde_json::from_slice(&bytes).unwrap();
+        (compiled, verifier, bytes, value)
+    });
+
+/// Reads a sliced proof and, if it parses, verifies it and joins its slices as parts.
+fn read_and_verify_sliced(bytes: &[u8]) -> Result<(), TestCaseError> {
+    let (compiled, verifier, _, _) = &*SLICED;
+    let parsed = no_panic("Proof::from_json", || Proof::from_json(bytes))?;
+    if let Ok(proof) = parsed {
+        let _ = no_panic("SlicedVerifier::verify", || verifier.verify(&proof))?;
+        let parts: Vec<Proof> = proof
+            .slices
+            .iter()
+            .map(|slice| Proof {
+                format: zkinfer::artifact::PART_FORMAT.to_string(),
+                slices: vec![slice.clone()],
+                ..proof.clone()
+            })
+            .collect();
+        let _ = no_panic("CompiledModel::join", || compiled.join(&parts))?;
+    }
+    Ok(())
+}
+
 /// Reads a proof and, if it parses, verifies it: both may refuse, neither may panic.
 fn read_and_verify_proof(bytes: &[u8]) -> Result<(), TestCaseError> {
     let parsed = no_panic("Proof::from_json", || Proof::from_json(bytes))?;
@@ -228,6 +285,19 @@ proptest! {
         let all = paths(&doc, 400);
         replace_at(&mut doc, &all[index % all.len()], value);
         read_and_verify_proof(&serde_json::to_vec(&doc).unwrap())?;
+    }
+
+    #[test]
+    fn sliced_proofs_with_edited_bytes(edits in proptest::collection::vec(edit(), 1..4)) {
+        read_and_verify_sliced(&apply(&SLICED.2, &edits))?;
+    }
+
+    #[test]
+    fn sliced_proofs_with_replaced_values(index in any::<usize>(), value in json_value()) {
+        let mut doc = SLICED.3.clone();
+        let all = paths(&doc, 400);
+        replace_at(&mut doc, &all[index % all.len()], value);
+        read_and_verify_sliced(&serde_json::to_vec(&doc).unwrap())?;
     }
 
     #[test]
@@ -273,4 +343,27 @@ proptest! {
             })?;
         }
     }
+}
+
+/// The fuzzers start from files the readers accept, so their mutations reach past the first
+/// check: the genuine files load, verify and join.
+#[test]
+fn the_genuine_files_are_accepted() {
+    let proof = Proof::from_json(&PROOF.0).unwrap();
+    SMALL_MLP.1.verifier().verify(&proof).unwrap();
+    let (compiled, verifier, bytes, _) = &*SLICED;
+    let sliced = Proof::from_json(bytes).unwrap();
+    verifier.verify(&sliced).unwrap();
+    let parts: Vec<Proof> = sliced
+        .slices
+        .iter()
+        .map(|slice| Proof {
+            format: zkinfer::artifact::PART_FORMAT.to_string(),
+            slices: vec![slice.clone()],
+            ..sliced.clone()
+        })
+        .collect();
+    assert_eq!(compiled.join(&parts).unwrap().to_json(), sliced.to_json());
+    CompiledModel::from_json(&ZKM.0).unwrap();
+    Model::from_onnx(&std::fs::read(fixture("mlp_64_32_10/model.onnx")).unwrap()).unwrap();
 }
