@@ -5,10 +5,12 @@ pub use ff::Field;
 use group::{ff::PrimeField, Group as _, GroupOpsOwned, ScalarMulOwned};
 pub use pasta_curves::arithmetic::*;
 
+// zkinfer patch: `maybe_rayon::prelude` and `multicore::TheBestReduce` are no longer used (the
+// new `best_multiexp` splits its points itself); the batched affine bucket sums are new.
 use crate::multicore;
 
 pub(crate) mod affine_buckets;
-use affine_buckets::{bucket_sums, weighted_sum, AffinePoint, BucketEntry};
+use affine_buckets::{bucket_sums_into, weighted_sum, AffinePoint, BucketEntry, ENTRY_BATCH};
 
 /// This represents an element of a group with basic operations that can be
 /// performed. This allows an FFT implementation (for example) to operate
@@ -25,6 +27,8 @@ where
 {
 }
 
+// zkinfer patch: `Bucket` and `BoothBuckets` (the published bucket sums) removed, unused;
+// `BoothDigit` and `booth_digit` crate-visible (the fixed-base tables recode with them too).
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub(crate) struct BoothDigit {
     pub(crate) magnitude: usize,
@@ -73,6 +77,7 @@ pub(crate) fn booth_digit(bytes: &[u8], window_bits: usize, window: usize) -> Bo
     }
 }
 
+// zkinfer patch: only the tests count windows this way now.
 #[cfg(test)]
 fn booth_window_count<R: AsRef<[u8]>>(reprs: &[R], window_bits: usize) -> usize {
     debug_assert!(window_bits > 0);
@@ -91,6 +96,8 @@ fn booth_window_count<R: AsRef<[u8]>>(reprs: &[R], window_bits: usize) -> usize 
     // window cannot produce a carry.
     repr_bits / window_bits + 1
 }
+
+// zkinfer patch: `BoothBuckets` removed here (see above).
 
 /// Performs a small multi-exponentiation operation.
 /// Uses the double-and-add algorithm with doublings shared across points.
@@ -153,6 +160,8 @@ pub fn best_multiexp<C: CurveAffine>(coeffs: &[C::Scalar], bases: &[C]) -> C::Cu
 
 /// Below this many points a multi-exponentiation runs on one thread: splitting it would
 /// repeat the bucket sums and doublings for too little work.
+///
+/// zkinfer patch (new; the published rule was "more points than threads").
 const MIN_PARALLEL_MULTIEXP: usize = 64;
 
 pub(crate) fn should_parallelize_multiexp(num_coeffs: usize, num_threads: usize) -> bool {
@@ -161,24 +170,24 @@ pub(crate) fn should_parallelize_multiexp(num_coeffs: usize, num_threads: usize)
 
 /// One thread's multi-exponentiation: small signed scalars and full-width scalars summed
 /// separately, each with its own window size.
+///
+/// zkinfer patch (new). Each scalar's sign is folded into its base, kept as bare affine
+/// coordinates: with the scalars' representations, 96 bytes per point.
 fn signed_multiexp_serial<C: CurveAffine>(coeffs: &[C::Scalar], bases: &[C]) -> C::Curve {
-    let mut small = (
-        Vec::with_capacity(coeffs.len()),
-        Vec::with_capacity(coeffs.len()),
-        0,
-    );
+    let mut small = (Vec::new(), Vec::new(), 0);
     let mut large = (Vec::new(), Vec::new(), 0);
     for (coeff, base) in coeffs.iter().zip(bases) {
         let (repr, negate, bits) = signed_repr(coeff);
         if bits == 0 {
             continue;
         }
-        let (values, bases, max_bits) = if bits <= 64 { &mut small } else { &mut large };
+        let (values, points, max_bits) = if bits <= 64 { &mut small } else { &mut large };
         values.push(repr);
-        bases.push(if negate { -*base } else { *base });
+        points.push(AffinePoint::from_affine(base).negated_if(negate));
         *max_bits = (*max_bits).max(bits);
     }
-    pippenger_serial(&small.0, &small.1, small.2) + pippenger_serial(&large.0, &large.1, large.2)
+    pippenger_serial::<C, _>(&small.0, &small.1, small.2, ENTRY_BATCH)
+        + pippenger_serial::<C, _>(&large.0, &large.1, large.2, ENTRY_BATCH)
 }
 
 /// zkinfer patch: of `x` and `-x`, the one with fewer significant bits, whether it is the
@@ -199,6 +208,7 @@ pub(crate) fn signed_repr<F: PrimeField>(x: &F) -> (F::Repr, bool, usize) {
 }
 
 /// Index of the highest set bit plus one of a little-endian integer (0 for zero).
+/// zkinfer patch (new).
 pub(crate) fn significant_bits(bytes: &[u8]) -> usize {
     bytes
         .iter()
@@ -208,7 +218,7 @@ pub(crate) fn significant_bits(bytes: &[u8]) -> usize {
 
 /// The window size that minimises the cost of a Pippenger over `n` scalars of `bits` bits:
 /// per window, one batched affine addition per point (about 6 field multiplications) and two
-/// projective additions per (signed-digit) bucket (about 27).
+/// projective additions per (signed-digit) bucket (about 27). zkinfer patch (new).
 fn pippenger_window(n: usize, bits: usize) -> usize {
     (1..=bits.clamp(1, 16))
         .min_by_key(|&c| (bits / c + 1) * (6 * n + 27 * (1usize << (c - 1))))
@@ -216,41 +226,65 @@ fn pippenger_window(n: usize, bits: usize) -> usize {
 }
 
 /// Pippenger's bucket method on one thread, windows combined by Horner's rule. `reprs` are
-/// little-endian scalars below `2^bits`. zkinfer patch: the buckets of every window are
-/// summed together with batched affine additions.
+/// little-endian scalars below `2^bits`, of the points `points`.
+///
+/// zkinfer patch (new): the buckets are summed with batched affine additions
+/// (`affine_buckets`), several windows at once. At most `entry_batch` ([`ENTRY_BATCH`])
+/// signed digits are held at a time: the windows are taken in groups of `entry_batch / n`
+/// (from the top, so the
+/// groups still combine by Horner's rule), and when one window alone has more digits than
+/// that, its points are taken in batches whose bucket sums carry into the next batch's. The
+/// scratch memory is then bounded (about 7 MiB at most, on top of the 96 bytes per point of
+/// [`signed_multiexp_serial`]) instead of growing with the number of digits (about 2.3 KiB
+/// per point for full-width scalars: +590 MiB for a verifier's final multi-exponentiation
+/// over `2^18` points).
 fn pippenger_serial<C: CurveAffine, R: AsRef<[u8]>>(
     reprs: &[R],
-    bases: &[C],
+    points: &[AffinePoint<C::Base>],
     bits: usize,
+    entry_batch: usize,
 ) -> C::Curve {
-    if reprs.is_empty() || bits == 0 {
+    debug_assert_eq!(reprs.len(), points.len());
+    let n = reprs.len();
+    if n == 0 || bits == 0 {
         return C::Curve::identity();
     }
-    let c = pippenger_window(reprs.len(), bits);
+    let c = pippenger_window(n, bits);
     // One more window than `bits / c` takes the carry of the top signed digit.
     let windows = bits / c + 1;
     let buckets = 1 << (c - 1);
-    let points: Vec<_> = bases.iter().map(AffinePoint::from_affine).collect();
-    let mut entries = Vec::with_capacity(reprs.len() * windows);
-    for (i, repr) in reprs.iter().enumerate() {
-        for window in 0..windows {
-            let digit = booth_digit(repr.as_ref(), c, window);
-            if digit.magnitude != 0 {
-                entries.push(BucketEntry::new(
-                    window * buckets + digit.magnitude - 1,
-                    i,
-                    digit.negative,
-                ));
-            }
-        }
-    }
-    let sums = bucket_sums::<C>(&points, &entries, windows * buckets);
+    // Windows summed together, and points per batch: at most `entry_batch` digits a batch.
+    let group = (entry_batch / n).clamp(1, windows);
+    let batch = n.min(entry_batch).max(1);
+    let mut entries = Vec::with_capacity(group * batch);
     let mut acc = C::Curve::identity();
-    for (window, sums) in sums.chunks(buckets).enumerate().rev() {
-        if window + 1 != windows {
-            (0..c).for_each(|_| acc = acc.double());
+    let mut top = windows;
+    while top > 0 {
+        let low = top.saturating_sub(group);
+        let mut sums = vec![AffinePoint::from_affine(&C::identity()); (top - low) * buckets];
+        for (first, reprs) in (0..n).step_by(batch).zip(reprs.chunks(batch)) {
+            entries.clear();
+            for (i, repr) in reprs.iter().enumerate() {
+                for window in low..top {
+                    let digit = booth_digit(repr.as_ref(), c, window);
+                    if digit.magnitude != 0 {
+                        entries.push(BucketEntry::new(
+                            (window - low) * buckets + digit.magnitude - 1,
+                            first + i,
+                            digit.negative,
+                        ));
+                    }
+                }
+            }
+            bucket_sums_into::<C>(points, &entries, &mut sums);
         }
-        acc += weighted_sum::<C>(sums);
+        for (offset, sums) in sums.chunks(buckets).enumerate().rev() {
+            if low + offset + 1 != windows {
+                (0..c).for_each(|_| acc = acc.double());
+            }
+            acc += weighted_sum::<C>(sums);
+        }
+        top = low;
     }
     acc
 }
@@ -595,6 +629,45 @@ fn test_multiexp() {
             .collect::<Vec<_>>();
 
         assert_multiexp_matches_naive(&coeffs, &bases);
+    }
+}
+
+/// zkinfer patch: the Pippenger with at most `entry_batch` digits held at a time (windows in
+/// groups, a window's points in batches carrying their bucket sums) gives the same sum for
+/// every batch size, down to one digit.
+#[test]
+fn test_pippenger_in_batches() {
+    let mut rng = UnwrapErr(SysRng);
+    for (n, bits) in [
+        (1, 255usize),
+        (5, 255),
+        (40, 255),
+        (130, 64),
+        (300, 255),
+        (300, 20),
+    ] {
+        let bases: Vec<EqAffine> = (0..n)
+            .map(|_| EqAffine::from(Eq::random(&mut rng)))
+            .collect();
+        let mask = |x: Fp| {
+            let mut repr = x.to_repr();
+            for (i, byte) in repr.as_mut().iter_mut().enumerate() {
+                let kept = bits.saturating_sub(8 * i).min(8);
+                *byte &= ((1u16 << kept) - 1) as u8;
+            }
+            Fp::from_repr(repr).unwrap()
+        };
+        let coeffs: Vec<Fp> = (0..n).map(|_| mask(Fp::random(&mut rng))).collect();
+        let reprs: Vec<_> = coeffs.iter().map(PrimeField::to_repr).collect();
+        let points: Vec<_> = bases.iter().map(AffinePoint::from_affine).collect();
+        let expected = small_multiexp(&coeffs, &bases);
+        for entry_batch in [1, 2, 7, n, 3 * n, 64 * n, ENTRY_BATCH] {
+            assert_eq!(
+                pippenger_serial::<EqAffine, _>(&reprs, &points, bits, entry_batch),
+                expected,
+                "n = {n}, bits = {bits}, batch = {entry_batch}"
+            );
+        }
     }
 }
 

@@ -75,3 +75,6 @@ where
         self.try_fold(identity(), fold_op)
     }
 }
+
+// zkinfer patch: `TheBestReduce` (the published `best_multiexp`'s reduction over windows)
+// removed: nothing uses it since `best_multiexp` splits its points into one chunk per thread.

@@ -16,6 +16,7 @@ use crate::poly::{
 use crate::transcript::{ChallengeScalar, EncodedChallenge, Transcript};
 
 mod assigned;
+// zkinfer patch: gate terms gathered by advice column (`plonk::prover`).
 mod bilinear;
 mod circuit;
 mod error;
@@ -38,6 +39,7 @@ pub use circuit::*;
 pub use error::*;
 pub use keygen::*;
 pub use prover::*;
+// zkinfer patch: keys rebuilt from stored commitments.
 pub use stored_keys::*;
 pub use verifier::*;
 

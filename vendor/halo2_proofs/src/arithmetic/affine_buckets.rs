@@ -15,6 +15,14 @@ use group::{Curve, Group};
 
 use crate::arithmetic::{Coordinates, CurveAffine};
 
+/// zkinfer patch: the most bucket entries [`bucket_sums_into`] is given at once. Each entry
+/// takes about 100 bytes while its bucket is summed (the entry, its point, and its share of the
+/// level's denominators and inverses), so a multiplication's scratch memory stays near 7 MiB
+/// per thread whatever its size; larger multiplications add their entries in batches, each
+/// batch's bucket sums carried into the next. Batches this large keep the shared inversions
+/// (one per level and batch) negligible.
+pub(crate) const ENTRY_BATCH: usize = 1 << 16;
+
 /// One point to add into a bucket: a base, negated or not.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct BucketEntry {
@@ -62,7 +70,7 @@ impl<B: Field> AffinePoint<B> {
         self.x.is_zero_vartime() && self.y.is_zero_vartime()
     }
 
-    fn negated_if(self, negate: bool) -> Self {
+    pub(crate) fn negated_if(self, negate: bool) -> Self {
         if negate {
             Self {
                 x: self.x,
@@ -107,6 +115,7 @@ impl<B: Field> AffinePoint<B> {
 }
 
 /// `Σ_m (m + 1) · (sum of the points of bucket m)` for buckets `0..buckets`.
+#[cfg(test)]
 pub(crate) fn weighted_bucket_sum<C: CurveAffine>(
     bases: &[AffinePoint<C::Base>],
     entries: &[BucketEntry],
@@ -116,13 +125,36 @@ pub(crate) fn weighted_bucket_sum<C: CurveAffine>(
 }
 
 /// The sum of the points of each bucket `0..buckets`.
+#[cfg(test)]
 pub(crate) fn bucket_sums<C: CurveAffine>(
     bases: &[AffinePoint<C::Base>],
     entries: &[BucketEntry],
     buckets: usize,
 ) -> Vec<AffinePoint<C::Base>> {
-    // Points of bucket `b` at `points[starts[b]..starts[b] + lens[b]]`.
+    let mut sums = vec![AffinePoint::IDENTITY; buckets];
+    bucket_sums_into::<C>(bases, entries, &mut sums);
+    sums
+}
+
+/// Adds the points of `entries` into the running bucket sums `sums` (`sums.len()` buckets).
+///
+/// zkinfer patch: the running sum of a bucket, if not the identity, is summed as the first point
+/// of that bucket, so a multiplication can give its entries in batches of [`ENTRY_BATCH`]
+/// instead of all at once (bounded memory; see `ENTRY_BATCH`).
+pub(crate) fn bucket_sums_into<C: CurveAffine>(
+    bases: &[AffinePoint<C::Base>],
+    entries: &[BucketEntry],
+    sums: &mut [AffinePoint<C::Base>],
+) {
+    let buckets = sums.len();
+    // Points of bucket `b` at `points[starts[b]..starts[b] + lens[b]]`: its running sum (if
+    // any), then its entries.
     let mut starts = vec![0usize; buckets + 1];
+    for (b, sum) in sums.iter().enumerate() {
+        if !sum.is_identity() {
+            starts[b + 1] += 1;
+        }
+    }
     for entry in entries {
         starts[entry.bucket as usize + 1] += 1;
     }
@@ -130,8 +162,14 @@ pub(crate) fn bucket_sums<C: CurveAffine>(
         starts[b + 1] += starts[b];
     }
     let mut lens: Vec<usize> = starts.windows(2).map(|w| w[1] - w[0]).collect();
-    let mut points = vec![AffinePoint::<C::Base>::IDENTITY; entries.len()];
+    let mut points = vec![AffinePoint::<C::Base>::IDENTITY; starts[buckets]];
     let mut next = starts.clone();
+    for (b, sum) in sums.iter().enumerate() {
+        if !sum.is_identity() {
+            points[next[b]] = *sum;
+            next[b] += 1;
+        }
+    }
     for entry in entries {
         let slot = &mut next[entry.bucket as usize];
         points[*slot] =
@@ -140,8 +178,8 @@ pub(crate) fn bucket_sums<C: CurveAffine>(
     }
 
     // Each level adds the points of every bucket in pairs, with one shared inversion.
-    let mut denominators: Vec<C::Base> = Vec::with_capacity(entries.len() / 2);
-    let mut inverses: Vec<C::Base> = Vec::with_capacity(entries.len() / 2);
+    let mut denominators: Vec<C::Base> = Vec::with_capacity(points.len() / 2);
+    let mut inverses: Vec<C::Base> = Vec::with_capacity(points.len() / 2);
     loop {
         denominators.clear();
         inverses.clear();
@@ -194,15 +232,13 @@ pub(crate) fn bucket_sums<C: CurveAffine>(
         }
     }
 
-    (0..buckets)
-        .map(|b| {
-            if lens[b] == 1 {
-                points[starts[b]]
-            } else {
-                AffinePoint::IDENTITY
-            }
-        })
-        .collect()
+    for (b, sum) in sums.iter_mut().enumerate() {
+        *sum = if lens[b] == 1 {
+            points[starts[b]]
+        } else {
+            AffinePoint::IDENTITY
+        };
+    }
 }
 
 /// `Σ_m (m + 1) · sums[m]`, by parts: `Σ_m Σ_{m' ≥ m} sums[m']`.
@@ -260,6 +296,40 @@ mod tests {
         check(&bases, &crowded, 4);
         check(&bases, &[], 8);
         check(&bases, &[(3, 7, false)], 8);
+    }
+
+    /// zkinfer patch: entries given in batches, each batch's sums carried into the next, sum
+    /// to what they sum to at once, also when a carried sum is doubled, cancelled or the
+    /// identity.
+    #[test]
+    fn batches_carry_their_sums() {
+        let mut bases: Vec<_> = (0..40).map(|_| random_point()).collect();
+        bases.push(Eq::identity().to_affine());
+        let identity = bases.len() - 1;
+        let mut entries: Vec<_> = (0..200)
+            .map(|i| ((i * 7) % 9, i % 40, i % 3 == 0))
+            .collect();
+        // Across batches: a point, then the same point (a doubling of the carried sum), then
+        // its negation twice (back to the identity), then the identity alone.
+        entries.extend([(9, 5, false), (9, 5, false), (9, 5, true), (9, 5, true)]);
+        entries.extend([(10, identity, false), (10, 6, false), (10, 6, true)]);
+        let points: Vec<_> = bases.iter().map(AffinePoint::from_affine).collect();
+        let packed: Vec<_> = entries
+            .iter()
+            .map(|&(bucket, base, negative)| BucketEntry::new(bucket, base, negative))
+            .collect();
+        let at_once = bucket_sums::<EqAffine>(&points, &packed, 11);
+        for batch in [1, 2, 3, 7, 64, 500] {
+            let mut sums = vec![AffinePoint::IDENTITY; 11];
+            for chunk in packed.chunks(batch) {
+                bucket_sums_into::<EqAffine>(&points, chunk, &mut sums);
+            }
+            assert_eq!(sums, at_once, "batches of {batch}");
+        }
+        assert_eq!(
+            weighted_sum::<EqAffine>(&at_once),
+            reference(&bases, &entries)
+        );
     }
 
     #[test]

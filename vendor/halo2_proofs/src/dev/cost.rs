@@ -348,6 +348,7 @@ where
             permutation_cols,
             point_sets: point_sets.len(),
             _marker: PhantomData,
+            // zkinfer patch: given to `from_compressed` (were read from `layout`).
             max_rows,
             max_advice_rows,
             max_fixed_rows,

@@ -5,6 +5,7 @@ use std::ops::Range;
 use ff::{Field, FromUniformBytes};
 use pasta_curves::arithmetic::CurveExt;
 
+// zkinfer patch: `bilinear` and `Expression` for `fixed_columns_on_extended_domain`.
 use super::{
     circuit::{
         Advice, Any, Assignment, Circuit, Column, ConstraintSystem, Fixed, FloorPlanner, Instance,
@@ -25,6 +26,7 @@ use crate::{
 
 pub(crate) fn create_domain<C, ConcreteCircuit>(
     params: &Params<C>,
+    // zkinfer patch: the circuit value, for `Circuit::configure_from`.
     circuit: &ConcreteCircuit,
 ) -> (
     EvaluationDomain<C::Scalar>,
@@ -239,6 +241,8 @@ where
             .into_iter()
             .map(|poly| domain.lagrange_from_vec(poly)),
     );
+    // zkinfer patch: the synthesis ends here; `keygen_vk` (below) and `keygen_pk` continue
+    // from its result.
     Ok(Assembled {
         domain,
         cs,
@@ -350,6 +354,7 @@ pub(crate) fn finish_pk<C: CurveAffine>(
     let l_last = vk.domain.lagrange_to_coeff(l_last);
     let l_last = vk.domain.coeff_to_extended(l_last);
 
+    // zkinfer patch: `finish_pk` cannot fail (the published `keygen_pk` returned `Ok(..)` here).
     ProvingKey {
         vk,
         l0,

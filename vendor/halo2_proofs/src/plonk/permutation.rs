@@ -1,4 +1,5 @@
 use super::circuit::{Any, Column};
+// zkinfer patch: `EvaluationDomain` for `ProvingKey::from_permutations`.
 use crate::{
     arithmetic::CurveAffine,
     poly::{Coeff, EvaluationDomain, ExtendedLagrangeCoeff, LagrangeCoeff, Polynomial},

@@ -3,6 +3,8 @@ use rand_core::Rng;
 use std::iter;
 use std::ops::RangeTo;
 
+// zkinfer patch: imports for the gathered gate terms, the query evaluations and the parallel
+// advice commitments (`eval_polynomial` is no longer used here).
 use super::{
     bilinear,
     circuit::{
@@ -245,6 +247,7 @@ pub fn create_proof_with_shared_blinding<
         pub advice_blinds: Vec<Blind<C::Scalar>>,
     }
 
+    // zkinfer patch: each circuit with its shared columns (`.zip(shared.iter())`).
     let advice: Vec<AdviceSingle<C>> = circuits
         .iter()
         .zip(instances.iter())
@@ -490,6 +493,8 @@ pub fn create_proof_with_shared_blinding<
     let mut value_evaluator = poly::new_evaluator(|| {});
 
     // Register fixed values with the polynomial evaluator.
+    // zkinfer patch: here and below, the evaluators borrow the proving key's polynomials and
+    // the advice and instance columns (`register_borrowed`) instead of cloning each of them.
     let fixed_values: Vec<_> = pk
         .fixed_values
         .iter()
@@ -503,6 +508,7 @@ pub fn create_proof_with_shared_blinding<
             advice
                 .advice_values
                 .iter()
+                // zkinfer patch: borrowed, not cloned.
                 .map(|poly| value_evaluator.register_borrowed(poly))
                 .collect::<Vec<_>>()
         })
@@ -515,6 +521,7 @@ pub fn create_proof_with_shared_blinding<
             instance
                 .instance_values
                 .iter()
+                // zkinfer patch: borrowed, not cloned.
                 .map(|poly| value_evaluator.register_borrowed(poly))
                 .collect::<Vec<_>>()
         })
@@ -527,6 +534,7 @@ pub fn create_proof_with_shared_blinding<
     let fixed_cosets: Vec<_> = pk
         .fixed_cosets
         .iter()
+        // zkinfer patch: borrowed, not cloned.
         .map(|poly| coset_evaluator.register_borrowed(poly))
         .collect();
 
@@ -537,6 +545,7 @@ pub fn create_proof_with_shared_blinding<
             advice
                 .advice_cosets
                 .iter()
+                // zkinfer patch: borrowed, not cloned.
                 .map(|poly| coset_evaluator.register_borrowed(poly))
                 .collect::<Vec<_>>()
         })
@@ -549,6 +558,7 @@ pub fn create_proof_with_shared_blinding<
             instance
                 .instance_cosets
                 .iter()
+                // zkinfer patch: borrowed, not cloned.
                 .map(|poly| coset_evaluator.register_borrowed(poly))
                 .collect::<Vec<_>>()
         })
@@ -559,6 +569,7 @@ pub fn create_proof_with_shared_blinding<
         .permutation
         .cosets
         .iter()
+        // zkinfer patch: borrowed, not cloned.
         .map(|poly| coset_evaluator.register_borrowed(poly))
         .collect();
 
@@ -790,6 +801,9 @@ pub fn create_proof_with_shared_blinding<
     let x: ChallengeX<_> = transcript.squeeze_challenge_scalar();
     let xn = x.pow([params.n, 0, 0, 0]);
 
+    // zkinfer patch: the powers of every point the queries open at, and below each kind of
+    // query evaluated by `evaluate_queries` (in parallel, as inner products) instead of by
+    // `eval_polynomial` one after another; the values are the same.
     let powers = PointPowers::<C::Scalar>::new(
         domain,
         *x,
@@ -802,6 +816,7 @@ pub fn create_proof_with_shared_blinding<
     // Compute and hash instance evals for each circuit instance
     for instance in instance.iter() {
         // Evaluate polynomials at omega^i x
+        // zkinfer patch: see `evaluate_queries`.
         let instance_evals = evaluate_queries(&meta.instance_queries, &powers, |(column, at)| {
             (&instance.instance_polys[column.index()][..], *at)
         });
@@ -815,6 +830,7 @@ pub fn create_proof_with_shared_blinding<
     // Compute and hash advice evals for each circuit instance
     for advice in advice.iter() {
         // Evaluate polynomials at omega^i x
+        // zkinfer patch: see `evaluate_queries`.
         let advice_evals = evaluate_queries(&meta.advice_queries, &powers, |(column, at)| {
             (&advice.advice_polys[column.index()][..], *at)
         });
@@ -826,6 +842,7 @@ pub fn create_proof_with_shared_blinding<
     }
 
     // Compute and hash fixed evals (shared across all circuit instances)
+    // zkinfer patch: see `evaluate_queries`.
     let fixed_evals = evaluate_queries(&meta.fixed_queries, &powers, |(column, at)| {
         (&pk.fixed_polys[column.index()][..], *at)
     });

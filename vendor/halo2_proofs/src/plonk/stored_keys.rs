@@ -253,9 +253,9 @@ fn check_commitments<C: CurveAffine>(
     let combined = domain.lagrange_from_vec(combined);
     // Every stored commitment carries `Blind::default()` (a blind of one): the combination
     // carries the sum of the weights.
-    let blind = weights
-        .iter()
-        .fold(C::Scalar::ZERO, |sum, w| sum + *w * Blind::<C::Scalar>::default().0);
+    let blind = weights.iter().fold(C::Scalar::ZERO, |sum, w| {
+        sum + *w * Blind::<C::Scalar>::default().0
+    });
     let expected = params.commit_lagrange(&combined, Blind(blind));
     let found = best_multiexp(&weights, &commitments);
     if expected.to_affine() == found.to_affine() {

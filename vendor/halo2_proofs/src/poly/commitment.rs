@@ -4,6 +4,7 @@
 //! [halo]: https://eprint.iacr.org/2019/1021
 
 use super::{Coeff, LagrangeCoeff, Polynomial};
+// zkinfer patch: `parallelize_chunks`, the fixed-base tables and their shared cell.
 use crate::arithmetic::{
     best_fft, best_multiexp, parallelize, parallelize_chunks, CurveAffine, CurveExt,
 };
@@ -23,6 +24,7 @@ pub use prover::create_proof;
 pub use verifier::{verify_proof, Accumulator, Guard};
 
 use std::io;
+// zkinfer patch: the tables, built once and shared between clones of the parameters.
 use std::sync::{Arc, OnceLock};
 
 use fixed_base::{table_window, FixedBaseTable};
@@ -81,6 +83,7 @@ impl<C: CurveAffine> Params<C> {
             let mut g = Vec::with_capacity(n as usize);
             g.resize(n as usize, C::Curve::identity());
 
+            // zkinfer patch: a chunk per thread however few points (a hash to the curve each).
             parallelize_chunks(&mut g, 1, move |g, start| {
                 let hasher = C::CurveExt::hash_to_curve("Halo2-Parameters");
 
@@ -114,6 +117,7 @@ impl<C: CurveAffine> Params<C> {
         let mut g_lagrange_projective = g_projective;
         best_fft(&mut g_lagrange_projective, alpha_inv, k);
         let minv = C::Scalar::TWO_INV.pow_vartime([k as u64]);
+        // zkinfer patch: a chunk per thread however few points (curve arithmetic).
         parallelize_chunks(&mut g_lagrange_projective, 1, |g, _| {
             for g in g.iter_mut() {
                 *g *= minv;
@@ -143,6 +147,7 @@ impl<C: CurveAffine> Params<C> {
             g_lagrange,
             w,
             u,
+            // zkinfer patch: no tables until `precompute_commitment_tables`.
             tables: Arc::default(),
         }
     }
@@ -192,7 +197,12 @@ impl<C: CurveAffine> Params<C> {
         tmp_scalars.extend(poly.iter());
         tmp_scalars.push(r.0);
 
+        // zkinfer patch: with the fixed-base tables, the same commitment from the tables. A
+        // polynomial of another length than the parameters' `n` is refused as the published
+        // crate refuses it (`best_multiexp`'s length assertion): taken from the tables, its
+        // blind would silently land on a base of `G` instead of `W`.
         if let Some(tables) = self.tables.get() {
+            assert_eq!(tmp_scalars.len(), tables.g.len());
             return tables.g.multiexp(&tmp_scalars);
         }
         tmp_bases.extend(self.g.iter());
@@ -215,7 +225,12 @@ impl<C: CurveAffine> Params<C> {
         tmp_scalars.extend(poly.iter());
         tmp_scalars.push(r.0);
 
+        // zkinfer patch: with the fixed-base tables, the same commitment from the tables. A
+        // polynomial of another length than the parameters' `n` is refused as the published
+        // crate refuses it (`best_multiexp`'s length assertion): taken from the tables, its
+        // blind would silently land on a base of `G` instead of `W`.
         if let Some(tables) = self.tables.get() {
+            assert_eq!(tmp_scalars.len(), tables.g_lagrange.len());
             return tables.g_lagrange.multiexp(&tmp_scalars);
         }
         tmp_bases.extend(self.g_lagrange.iter());
@@ -298,6 +313,7 @@ impl<C: CurveAffine> Params<C> {
             g_lagrange,
             w,
             u,
+            // zkinfer patch: no tables until `precompute_commitment_tables`.
             tables: Arc::default(),
         })
     }
@@ -391,6 +407,36 @@ fn commitment_tables_change_no_commitment() {
             fresh.commit_lagrange(&values, blind)
         );
         assert_eq!(tabled.commit(&coeffs, blind), fresh.commit(&coeffs, blind));
+    }
+}
+
+/// zkinfer patch: with or without tables, a polynomial shorter or longer than the parameters'
+/// `n` is refused (the published crate's `best_multiexp` asserts equal lengths), never
+/// committed with its blind on the wrong base.
+#[test]
+fn commitments_refuse_a_polynomial_of_the_wrong_length() {
+    use crate::pasta::{EqAffine, Fp};
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+
+    let k = 4;
+    let plain = Params::<EqAffine>::new(k);
+    let tabled = Params::<EqAffine>::new(k);
+    tabled.precompute_commitment_tables();
+    for other_k in [k - 1, k + 1] {
+        let domain = super::EvaluationDomain::<Fp>::new(1, other_k);
+        let values = domain.empty_lagrange();
+        let coeffs = domain.empty_coeff();
+        for params in [&plain, &tabled] {
+            let blind = Blind(Fp::ONE);
+            let lagrange =
+                catch_unwind(AssertUnwindSafe(|| params.commit_lagrange(&values, blind)));
+            let coeff = catch_unwind(AssertUnwindSafe(|| params.commit(&coeffs, blind)));
+            assert!(
+                lagrange.is_err() && coeff.is_err(),
+                "a polynomial of 2^{other_k} values was committed with 2^{k} bases (tables: {})",
+                params.has_commitment_tables()
+            );
+        }
     }
 }
 

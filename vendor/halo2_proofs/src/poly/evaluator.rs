@@ -1,3 +1,4 @@
+// zkinfer patch: the evaluator holds borrowed or owned polynomials.
 use std::borrow::Cow;
 use std::{
     cmp, fmt,
@@ -107,6 +108,7 @@ pub(crate) struct Evaluator<'a, E, F: Field, B: Basis> {
 /// an evaluator will only be used to evaluate [`Ast`]s containing [`AstLeaf`]s obtained
 /// from itself. It should be set to the empty closure `|| {}`, because anonymous closures
 /// all have unique types.
+/// zkinfer patch: with the evaluator's lifetime.
 pub(crate) fn new_evaluator<'a, E: Fn() + Clone, F: Field, B: Basis>(
     context: E,
 ) -> Evaluator<'a, E, F, B> {
@@ -125,7 +127,8 @@ impl<'a, E, F: Field, B: Basis> Evaluator<'a, E, F, B> {
         self.register(Cow::Owned(poly))
     }
 
-    /// Registers a polynomial that outlives the evaluator, without copying it.
+    /// Registers a polynomial that outlives the evaluator, without copying it. zkinfer patch
+    /// (new), with `register` (both ways of registering).
     pub(crate) fn register_borrowed(&mut self, poly: &'a Polynomial<F, B>) -> AstLeaf<E, B> {
         self.register(Cow::Borrowed(poly))
     }
@@ -664,6 +667,7 @@ mod tests {
 
         fn test_case<E: Copy + Send + Sync, B: BasisOps>(
             k: u32,
+            // zkinfer patch: the evaluator's lifetime.
             mut evaluator: Evaluator<'static, E, pallas::Base, B>,
         ) {
             // Instantiate the evaluator with a trivial polynomial.

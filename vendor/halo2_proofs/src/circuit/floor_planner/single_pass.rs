@@ -74,6 +74,8 @@ impl<'a, F: Field, CS: Assignment<F>> SingleChipLayouter<'a, F, CS> {
     }
 }
 
+// zkinfer patch: the published `assign_region`'s assignment of a region's constants, moved
+// into a method of its own (unchanged) so that the one-pass first region uses it too.
 impl<'a, F: Field, CS: Assignment<F> + 'a> SingleChipLayouter<'a, F, CS> {
     /// Assigns a region's constants. For the simple floor planner, we assign constants in
     /// order in the first `constants` column.
@@ -171,6 +173,7 @@ impl<'a, F: Field, CS: Assignment<F> + 'a> Layouter<F> for SingleChipLayouter<'a
         }?;
         let constants_to_assign = region.constants;
         self.cs.exit_region();
+        // zkinfer patch: the published code, moved to `assign_constants`.
         self.assign_constants(constants_to_assign)?;
 
         Ok(result)
@@ -311,6 +314,7 @@ impl<'r, 'a, F: Field, CS: Assignment<F> + 'a> SingleChipLayouterRegion<'r, 'a, 
             layouter,
             region_index,
             constants: vec![],
+            // zkinfer patch: set by the one-pass first region only.
             shape: None,
         }
     }
@@ -325,6 +329,7 @@ impl<'r, 'a, F: Field, CS: Assignment<F> + 'a> RegionLayouter<F>
         selector: &Selector,
         offset: usize,
     ) -> Result<(), Error> {
+        // zkinfer patch: the one-pass first region records its shape as it is assigned.
         if let Some(shape) = &mut self.shape {
             shape.record((*selector).into(), offset);
         }
@@ -342,6 +347,7 @@ impl<'r, 'a, F: Field, CS: Assignment<F> + 'a> RegionLayouter<F>
         offset: usize,
         to: &'v mut (dyn FnMut() -> Value<Assigned<F>> + 'v),
     ) -> Result<Cell, Error> {
+        // zkinfer patch: the one-pass first region records its shape as it is assigned.
         if let Some(shape) = &mut self.shape {
             shape.record(Column::<Any>::from(column).into(), offset);
         }
@@ -410,6 +416,7 @@ impl<'r, 'a, F: Field, CS: Assignment<F> + 'a> RegionLayouter<F>
         offset: usize,
         to: &'v mut (dyn FnMut() -> Value<Assigned<F>> + 'v),
     ) -> Result<Cell, Error> {
+        // zkinfer patch: the one-pass first region records its shape as it is assigned.
         if let Some(shape) = &mut self.shape {
             shape.record(Column::<Any>::from(column).into(), offset);
         }

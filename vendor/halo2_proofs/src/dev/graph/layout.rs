@@ -95,7 +95,7 @@ impl CircuitLayout {
         // Collect the layout details.
         let mut cs = ConstraintSystem::default();
         // zkinfer patch: configured from the circuit value (see `Circuit::configure_from`).
-    let config = circuit.configure_from(&mut cs);
+        let config = circuit.configure_from(&mut cs);
         let mut layout = Layout::new(k, n, cs.num_selectors);
         ConcreteCircuit::FloorPlanner::synthesize(
             &mut layout,

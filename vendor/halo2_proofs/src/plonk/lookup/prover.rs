@@ -85,6 +85,7 @@ impl<F: WithSmallOrderMulGroup<3>> Argument<F> {
         pk: &ProvingKey<C>,
         params: &Params<C>,
         domain: &EvaluationDomain<C::Scalar>,
+        // zkinfer patch: the evaluator borrows (see `poly::Evaluator`).
         value_evaluator: &poly::Evaluator<'_, Ev, C::Scalar, LagrangeCoeff>,
         coset_evaluator: &mut poly::Evaluator<'_, Ec, C::Scalar, ExtendedLagrangeCoeff>,
         theta: ChallengeTheta<C>,
@@ -259,6 +260,7 @@ impl<C: CurveAffine, Ev: Copy + Send + Sync> Permuted<C, Ev> {
         params: &Params<C>,
         beta: ChallengeBeta<C>,
         gamma: ChallengeGamma<C>,
+        // zkinfer patch: the evaluator borrows (see `poly::Evaluator`).
         evaluator: &mut poly::Evaluator<'_, Ev, C::Scalar, ExtendedLagrangeCoeff>,
         mut rng: R,
         transcript: &mut T,

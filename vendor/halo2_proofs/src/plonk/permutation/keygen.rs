@@ -1,3 +1,4 @@
+// zkinfer patch: imports for `polys`, generic over the field.
 use group::ff::WithSmallOrderMulGroup;
 use pasta_curves::arithmetic::CurveExt;
 
@@ -117,6 +118,7 @@ impl Assembly {
             }
         }
 
+        // zkinfer patch: as published, over the field `F` instead of `C::Scalar`.
         // Compute [omega_powers * \delta^0, omega_powers * \delta^1, ..., omega_powers * \delta^m]
         let mut deltaomega = Vec::with_capacity(p.columns.len());
         {
@@ -133,6 +135,8 @@ impl Assembly {
             }
         }
 
+        // zkinfer patch: the published loop of `build_vk` and `build_pk`, returning the
+        // polynomials (the commitments are `build_vk`'s, the cosets `build_pk`'s).
         (0..p.columns.len())
             .map(|i| {
                 // Computes the permutation polynomial based on the permutation
@@ -167,6 +171,8 @@ impl Assembly {
         VerifyingKey { commitments }
     }
 
+    // zkinfer patch: no `params` (the published one read only `params.n`, now the mapping's
+    // length); the polynomials from `polys`, their transforms in `ProvingKey::from_permutations`.
     pub(crate) fn build_pk<C: CurveAffine>(
         self,
         domain: &EvaluationDomain<C::Scalar>,

@@ -1,4 +1,5 @@
 use group::ff::{Field, PrimeField};
+// zkinfer patch: imports for the parallel sets and evaluations.
 use group::Group;
 use pasta_curves::arithmetic::{CurveExt, VartimeBatchInvert};
 use rand_core::Rng;
@@ -59,6 +60,7 @@ impl Argument {
         instance: &[Polynomial<C::Scalar, LagrangeCoeff>],
         beta: ChallengeBeta<C>,
         gamma: ChallengeGamma<C>,
+        // zkinfer patch: the evaluator borrows (see `poly::Evaluator`).
         evaluator: &mut poly::Evaluator<'_, Ev, C::Scalar, ExtendedLagrangeCoeff>,
         mut rng: R,
         transcript: &mut T,
@@ -142,6 +144,8 @@ impl Argument {
         }
         drop(ratios);
 
+        // zkinfer patch: every set's commitment and transforms are a task of their own; the
+        // commitments are then written in the sets' order, as before.
         let mut commitments = vec![C::Curve::identity(); products.len()];
         let mut transformed = vec![None; products.len()];
         crate::multicore::scope(|scope| {
@@ -191,6 +195,9 @@ impl Argument {
 ///
 /// multiplied over the set's columns `j`, with `deltaomega` the delta power of its first
 /// column.
+///
+/// zkinfer patch (new): the published loop body for one set, moved into a function so that
+/// the sets run as parallel tasks; the arithmetic is unchanged.
 #[allow(clippy::too_many_arguments)]
 fn set_ratios<C: CurveAffine>(
     domain: &crate::poly::EvaluationDomain<C::Scalar>,

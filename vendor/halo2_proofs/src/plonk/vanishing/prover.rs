@@ -72,6 +72,7 @@ impl<C: CurveAffine> Committed<C> {
         self,
         params: &Params<C>,
         domain: &EvaluationDomain<C::Scalar>,
+        // zkinfer patch: the evaluator borrows (see `poly::Evaluator`).
         evaluator: poly::Evaluator<'_, Ev, C::Scalar, ExtendedLagrangeCoeff>,
         expressions: impl Iterator<Item = poly::Ast<Ev, C::Scalar, ExtendedLagrangeCoeff>>,
         y: ChallengeY<C>,

@@ -15,7 +15,9 @@ use std::fmt;
 use ff::PrimeField;
 use group::{Curve, Group};
 
-use crate::arithmetic::affine_buckets::{weighted_bucket_sum, AffinePoint, BucketEntry};
+use crate::arithmetic::affine_buckets::{
+    bucket_sums_into, weighted_sum, AffinePoint, BucketEntry, ENTRY_BATCH,
+};
 use crate::arithmetic::{booth_digit, should_parallelize_multiexp, signed_repr, CurveAffine};
 use crate::multicore;
 
@@ -115,7 +117,7 @@ impl<C: CurveAffine> FixedBaseTable<C> {
         );
         let threads = multicore::current_num_threads();
         if !should_parallelize_multiexp(coeffs.len(), threads) {
-            return self.multiexp_serial(coeffs, first);
+            return self.multiexp_serial(coeffs, first, ENTRY_BATCH);
         }
         let chunk = coeffs.len().div_ceil(threads);
         let mut partial = vec![C::Curve::identity(); coeffs.len().div_ceil(chunk)];
@@ -123,7 +125,9 @@ impl<C: CurveAffine> FixedBaseTable<C> {
             for (index, (result, coeffs)) in
                 partial.iter_mut().zip(coeffs.chunks(chunk)).enumerate()
             {
-                scope.spawn(move |_| *result = self.multiexp_serial(coeffs, first + index * chunk));
+                scope.spawn(move |_| {
+                    *result = self.multiexp_serial(coeffs, first + index * chunk, ENTRY_BATCH)
+                });
             }
         });
         partial
@@ -132,8 +136,15 @@ impl<C: CurveAffine> FixedBaseTable<C> {
     }
 
     /// One thread's share: the scalars of bases `first..first + coeffs.len()`.
-    fn multiexp_serial(&self, coeffs: &[C::Scalar], first: usize) -> C::Curve {
-        let mut entries = Vec::with_capacity(coeffs.len() * 2);
+    ///
+    /// zkinfer patch: the signed digits go into the buckets in batches of at most
+    /// `entry_batch` ([`ENTRY_BATCH`]), each batch's bucket sums carried into the next, so the
+    /// scratch memory is bounded whatever the number of bases.
+    fn multiexp_serial(&self, coeffs: &[C::Scalar], first: usize, entry_batch: usize) -> C::Curve {
+        let entry_batch = entry_batch.max(self.windows);
+        let mut sums = vec![AffinePoint::from_affine(&C::identity()); 1 << (self.window - 1)];
+        let mut entries = Vec::with_capacity((coeffs.len() * 2).min(entry_batch));
+        // Buckets up to the largest digit magnitude seen.
         let mut top = 0;
         for (i, coeff) in coeffs.iter().enumerate() {
             let (repr, negate, bits) = signed_repr(coeff);
@@ -141,6 +152,10 @@ impl<C: CurveAffine> FixedBaseTable<C> {
                 continue;
             }
             let windows_used = (bits / self.window + 1).min(self.windows);
+            if entries.len() + windows_used > entry_batch {
+                bucket_sums_into::<C>(&self.multiples, &entries, &mut sums[..top]);
+                entries.clear();
+            }
             let multiples = (first + i) * self.windows;
             for j in 0..windows_used {
                 let digit = booth_digit(repr.as_ref(), self.window, j);
@@ -154,7 +169,8 @@ impl<C: CurveAffine> FixedBaseTable<C> {
                 }
             }
         }
-        weighted_bucket_sum::<C>(&self.multiples, &entries, top)
+        bucket_sums_into::<C>(&self.multiples, &entries, &mut sums[..top]);
+        weighted_sum::<C>(&sums[..top])
     }
 }
 
@@ -204,6 +220,30 @@ mod tests {
                     "n = {n}, window = {window}, len = {len} from {first}"
                 );
             }
+        }
+    }
+
+    /// zkinfer patch: digits given to the buckets in batches of any size (each batch's sums
+    /// carried into the next) give the same sum.
+    #[test]
+    fn batches_of_digits_give_the_same_sum() {
+        let n = 150;
+        let bases = bases(n);
+        let table = FixedBaseTable::new(&bases, 7);
+        let scalars: Vec<Fp> = (0..n)
+            .map(|i| match i % 3 {
+                0 => Fp::random(&mut UnwrapErr(SysRng)),
+                1 => -Fp::from(i as u64 * 7 + 1),
+                _ => Fp::from(1 << (i % 40)),
+            })
+            .collect();
+        let expected = small_multiexp(&scalars[1..], &bases[1..]);
+        for batch in [1, 10, 37, 38, 100, 1000, ENTRY_BATCH] {
+            assert_eq!(
+                table.multiexp_serial(&scalars[1..], 1, batch),
+                expected,
+                "batch = {batch}"
+            );
         }
     }
 

@@ -1,4 +1,5 @@
 use ff::Field;
+// zkinfer patch: imports for the tabled first round and the GLV generator collapse.
 use group::Group;
 use pasta_curves::arithmetic::VartimeField;
 use rand_core::Rng;
@@ -182,6 +183,7 @@ fn parallel_generator_collapse<C: CurveAffine>(g: &mut [C], challenge: C::Scalar
     });
 }
 
+// zkinfer patch: a test of the patched generator collapse.
 #[cfg(test)]
 mod tests {
     use super::parallel_generator_collapse;

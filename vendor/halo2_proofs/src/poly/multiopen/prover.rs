@@ -7,6 +7,7 @@ use super::{
     Query,
 };
 
+// zkinfer patch: `parallelize` for the Horner pass over each point set.
 use crate::arithmetic::{eval_polynomial, kate_division, parallelize, CurveAffine};
 use crate::transcript::{EncodedChallenge, TranscriptWrite};
 
