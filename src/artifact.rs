@@ -137,13 +137,31 @@ impl CompiledModel {
             what: WHAT,
             problem,
         };
+        // A model file holds the network as quantised; the compiler derives these fields from
+        // the options (visibility, committed weights, slices) when it builds the circuit.
+        let network = &file.model.network;
+        if let Some(field) = [
+            (network.params.is_some(), "params"),
+            (network.committed_input.is_some(), "committed_input"),
+            (network.committed_output.is_some(), "committed_output"),
+            (network.links.is_some(), "links"),
+        ]
+        .into_iter()
+        .find_map(|(set, field)| set.then_some(field))
+        {
+            return Err(inconsistent(format!(
+                "its network sets '{field}', which only the compiler derives (from the compile \
+                 options); a model file never holds it"
+            )));
+        }
         file.model
             .network
             .validate()
             .map_err(|e| inconsistent(e.to_string()))?;
         if !file.model.network.output_public() || !file.model.network.input_public() {
             return Err(inconsistent(
-                "its network hides the output (claims are added when proving, not compiled in)"
+                "its network hides its input or output (visibility is a compile option, and \
+                 claims are added when proving, not compiled in)"
                     .into(),
             ));
         }
@@ -183,11 +201,16 @@ impl CompiledModel {
                 ))
             }
         }
-        if compiled.k != file.k || compiled.cost != file.cost {
+        if compiled.k != file.k {
             return Err(inconsistent(format!(
                 "it records k = {} but its network needs k = {}",
                 file.k, compiled.k
             )));
+        }
+        if compiled.cost != file.cost {
+            return Err(inconsistent(
+                "it records a cost report its network does not give (recompile the model)".into(),
+            ));
         }
         match (file.weights_withheld, file.weights_commitment) {
             // A verifier's copy: the commitment is the only trace of the weights.

@@ -176,7 +176,7 @@ impl DenseChip {
                     || "",
                     cell,
                     offset,
-                    || Value::known(to_field::<F>(w + WEIGHT_OFFSET)),
+                    || Value::known(to_field::<F>(w) + to_field::<F>(WEIGHT_OFFSET)),
                 )?;
             }
         }

@@ -4,11 +4,20 @@
 //! integer tensors. Its [`forward`](Network::forward) pass is the native integer inference, the
 //! source of every witness value, and the oracle the circuit is tested against.
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::arith::{activation_in_range, ACTIVATION_MAX, ACTIVATION_MIN, MAX_MAGNITUDE, MAX_SHIFT};
-use crate::ops::{FunctionTable, Op, UnitMode};
+use crate::ops::{FunctionTable, LinearOp, Op, UnitKind, UnitMode, UnitOp};
+
+/// Most values a tensor may hold (element indices are `u32`).
+pub const MAX_TENSOR_LEN: usize = u32::MAX as usize;
+
+/// Largest magnitude a unit's `v = ca·a + cb·b + cab·a·b + caa·a² + c0` may reach: the forward
+/// pass computes it in `i128`, and the gate multiplies it by at most `2^12`, far below the field.
+const MAX_UNIT_INPUT: f64 = (1u128 << 120) as f64;
 
 /// Index of a tensor in [`Network::tensors`].
 pub type TensorId = usize;
@@ -23,9 +32,10 @@ pub struct TensorInfo {
 }
 
 impl TensorInfo {
-    /// Number of values.
+    /// Number of values (saturating: [`Network::validate`] refuses a shape of more than
+    /// [`MAX_TENSOR_LEN`] values).
     pub fn len(&self) -> usize {
-        self.shape.iter().product()
+        self.shape.iter().fold(1usize, |n, &d| n.saturating_mul(d))
     }
 
     /// Whether the tensor has no values.
@@ -174,6 +184,16 @@ pub enum NetworkError {
         /// What is wrong.
         problem: String,
     },
+    /// The circuit would not prove the node's computation as the forward pass performs it: a
+    /// cell the computation reads is not wired, a mode disagrees between the two, or a division
+    /// or square root lacks the unit that checks its remainder.
+    #[error("node '{node}': {problem}")]
+    Unproven {
+        /// Node name.
+        node: String,
+        /// What the circuit would leave unchecked.
+        problem: String,
+    },
     /// Some value could grow beyond what the circuit is sound for.
     #[error(
         "node '{node}': values can reach {bound:.3e}, beyond the supported magnitude 2^60; \
@@ -300,8 +320,21 @@ impl Network {
             .sum()
     }
 
-    /// Checks the structure (indices, sizes, topological order) and that every value stays
-    /// within [`MAX_MAGNITUDE`] for every input in the activation range (interval analysis).
+    /// Checks the structure (indices, sizes, topological order), that every value stays within
+    /// [`MAX_MAGNITUDE`] for every input in the activation range (interval analysis), and that
+    /// the circuit proves exactly what the forward pass computes:
+    ///
+    /// - no unit computation reads an operand that is not wired (a unit without a `b` operand
+    ///   may not read `b`: the forward pass takes it as 0, the circuit would leave it free);
+    /// - only division and square-root units output their remainder (a rescale's remainder
+    ///   cell holds the remainder scaled by `2^(12 − shift)`), and those two must;
+    /// - every division element has a unit asserting `divisor − remainder − 1 ≥ 0` over its own
+    ///   remainder and divisor cells, and every square root `q` (asserted non-negative and
+    ///   output unchanged) one asserting `2q − remainder ≥ 0`: without them the circuit accepts
+    ///   other quotients and roots (checked on whole networks; a linked slice's checks may sit
+    ///   in another slice, and were checked on the network it was cut from);
+    /// - every coefficient, weight and table entry stays within [`MAX_MAGNITUDE`], so the native
+    ///   arithmetic never overflows.
     pub fn validate(&self) -> Result<(), NetworkError> {
         self.bounds().map(|_| ())
     }
@@ -314,11 +347,29 @@ impl Network {
             problem,
         };
         let n = self.tensors.len();
+        for (t, tensor) in self.tensors.iter().enumerate() {
+            let len = tensor
+                .shape
+                .iter()
+                .try_fold(1usize, |n, &d| n.checked_mul(d));
+            if len.is_none_or(|len| len > MAX_TENSOR_LEN) {
+                return Err(malformed(
+                    "network",
+                    format!(
+                        "tensor {t} ('{}') of shape {:?} has more than 2^32 values",
+                        tensor.name, tensor.shape
+                    ),
+                ));
+            }
+        }
         if self.input >= n || self.output >= n {
             return Err(malformed(
                 "network",
                 "input or output tensor does not exist".into(),
             ));
+        }
+        for table in &self.tables {
+            validate_table(table).map_err(|p| malformed("network", p))?;
         }
         let mut bound: Vec<Option<f64>> = vec![None; n];
         bound[self.input] = Some(-(ACTIVATION_MIN as f64));
@@ -344,10 +395,19 @@ impl Network {
         }
         for node in &self.nodes {
             let name = node.name.as_str();
-            if node.output >= n || bound[node.output].is_some() {
+            if node.output >= n {
                 return Err(malformed(
                     name,
-                    "writes a tensor that exists or is written twice".into(),
+                    format!("writes tensor {}, which does not exist", node.output),
+                ));
+            }
+            if bound[node.output].is_some() {
+                return Err(malformed(
+                    name,
+                    format!(
+                        "writes tensor {}, which is a source or written before",
+                        node.output
+                    ),
                 ));
             }
             let inputs: Vec<(usize, f64)> = node
@@ -367,6 +427,12 @@ impl Network {
             let out_len = self.tensors[node.output].len();
             let b =
                 op_bound(node, &inputs, out_len, &self.tables).map_err(|p| malformed(name, p))?;
+            if let Op::Unit(op) = &node.op {
+                unit_modes(op).map_err(|problem| NetworkError::Unproven {
+                    node: name.to_string(),
+                    problem,
+                })?;
+            }
             if b.is_nan() || b >= MAX_MAGNITUDE as f64 {
                 return Err(NetworkError::Unbounded {
                     node: name.to_string(),
@@ -397,7 +463,77 @@ impl Network {
                 ),
             ));
         }
+        if self.links.is_none() {
+            self.validate_remainder_checks()?;
+        }
         Ok(bound.into_iter().map(|b| b.unwrap_or(0.0)).collect())
+    }
+
+    /// Checks that every division and square root has the unit that checks its remainder (see
+    /// [`validate`](Self::validate)). The network must be otherwise valid.
+    fn validate_remainder_checks(&self) -> Result<(), NetworkError> {
+        let mut producer: Vec<Option<usize>> = vec![None; self.tensors.len()];
+        for (i, node) in self.nodes.iter().enumerate() {
+            producer[node.output] = Some(i);
+        }
+        // The element a tensor element is a copy of, through gathers: cells with equal bases
+        // are copies of one cell.
+        let base = |mut tensor: TensorId, index: u32| -> (TensorId, usize) {
+            let mut index = index as usize;
+            while let Some(node) = producer[tensor].map(|i| &self.nodes[i]) {
+                let Op::Gather(op) = &node.op else { break };
+                let (input, element) = op.sources[index];
+                tensor = node.inputs[input as usize];
+                index = element as usize;
+            }
+            (tensor, index)
+        };
+        // The (a, b) elements every check unit compares, by the check it makes.
+        let mut below = HashSet::new();
+        let mut root = HashSet::new();
+        for node in &self.nodes {
+            let Op::Unit(op) = &node.op else { continue };
+            if op.b.is_empty() {
+                continue;
+            }
+            for i in 0..op.len() {
+                let set = match RemainderCheck::of(op.kind(i)) {
+                    Some(RemainderCheck::BelowDivisor) => &mut below,
+                    Some(RemainderCheck::AtMostTwiceRoot) => &mut root,
+                    None => continue,
+                };
+                set.insert((base(node.inputs[0], op.a[i]), base(node.inputs[1], op.b[i])));
+            }
+        }
+        for node in &self.nodes {
+            let Op::Unit(op) = &node.op else { continue };
+            for i in 0..op.len() {
+                let (quotient, remainder) = ((node.output, 2 * i), (node.output, 2 * i + 1));
+                let problem = match op.kind(i).mode {
+                    UnitMode::Divide
+                        if !below.contains(&(remainder, base(node.inputs[1], op.b[i]))) =>
+                    {
+                        format!(
+                            "element {i} divides by operand b, but no unit checks its remainder \
+                             against its divisor (a non-negative unit computing divisor − \
+                             remainder − 1 from both cells), so the circuit would accept other \
+                             quotients"
+                        )
+                    }
+                    UnitMode::Sqrt if !root.contains(&(quotient, remainder)) => format!(
+                        "element {i} takes a square root q, but no unit checks its remainder \
+                         r ≤ 2q (a non-negative unit computing 2q − r from both cells), so the \
+                         circuit would accept smaller roots"
+                    ),
+                    _ => continue,
+                };
+                return Err(NetworkError::Unproven {
+                    node: node.name.clone(),
+                    problem,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Checks the link tensors and their segments; marks the link-in tensors as sources with
@@ -556,6 +692,126 @@ impl Network {
     }
 }
 
+/// Whether a linear operator's lists and counts agree with each other and with its output
+/// length `out_len` (without overflowing).
+fn linear_sizes_consistent(op: &LinearOp, out_len: usize) -> bool {
+    let product = |factors: &[usize]| factors.iter().try_fold(1usize, |n, &f| n.checked_mul(f));
+    op.groups != 0
+        && op.channels % op.groups == 0
+        && product(&[op.channels, op.taps]) == Some(op.weights.len())
+        && op.bias.len() == op.channels
+        && product(&[op.groups, op.positions, op.taps]) == Some(op.gather.len())
+        && product(&[op.channels, op.positions]) == Some(out_len)
+}
+
+/// A table whose domain and values the native arithmetic holds.
+fn validate_table(table: &FunctionTable) -> Result<(), String> {
+    let max = MAX_MAGNITUDE as i128;
+    let lo = i128::from(table.lo);
+    let hi = lo + table.values.len() as i128 - 1;
+    if lo < -max || hi > max || table.values.len() > MAX_TENSOR_LEN {
+        return Err(format!(
+            "table '{}': its domain [{lo}, {hi}] exceeds the supported magnitude 2^60",
+            table.name
+        ));
+    }
+    if let Some(v) = table.values.iter().find(|v| v.unsigned_abs() > max as u64) {
+        return Err(format!(
+            "table '{}': value {v} exceeds the supported magnitude 2^60",
+            table.name
+        ));
+    }
+    Ok(())
+}
+
+/// The units that check a division's or a square root's remainder (see
+/// [`Network::validate`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RemainderCheck {
+    /// `b − a + c0 ≥ 0` with `c0 ≤ −1`: `a < b` (`a` a remainder, `b` its divisor).
+    BelowDivisor,
+    /// `2a − b + c0 ≥ 0` with `c0 ≤ 0`: `b ≤ 2a` (`a` a root, `b` its remainder).
+    AtMostTwiceRoot,
+}
+
+impl RemainderCheck {
+    /// The check `kind` makes, if it is one.
+    fn of(kind: &UnitKind) -> Option<Self> {
+        let exact = kind.mode == UnitMode::Rescale { shift: 0 }
+            && kind.cab == 0
+            && kind.caa == 0
+            && kind.nonneg;
+        match (kind.ca, kind.cb) {
+            (-1, 1) if exact && kind.c0 <= -1 => Some(Self::BelowDivisor),
+            (2, -1) if exact && kind.c0 <= 0 => Some(Self::AtMostTwiceRoot),
+            _ => None,
+        }
+    }
+}
+
+/// Checks that the circuit computes each kind of `op` as the forward pass does: no kind reads a
+/// `b` operand the operator does not wire, remainders are output exactly by division and square
+/// root, and a square root is asserted non-negative and output unchanged (so that its check
+/// `r ≤ 2q` binds it).
+fn unit_modes(op: &UnitOp) -> Result<(), String> {
+    for (k, kind) in op.kinds.iter().enumerate() {
+        if op.b.is_empty() {
+            let reads = [("cb", kind.cb), ("cab", kind.cab), ("out_b", kind.out_b)]
+                .into_iter()
+                .find(|&(_, v)| v != 0);
+            if let Some((field, value)) = reads {
+                return Err(format!(
+                    "kind {k} reads operand b ({field} = {value}), but the operator has no \
+                     operand b: the forward pass takes b = 0 while the circuit would leave the \
+                     b cell free"
+                ));
+            }
+            if kind.mode == UnitMode::Divide {
+                return Err(format!(
+                    "kind {k} divides by operand b, but the operator has no operand b: the \
+                     forward pass takes b = 0 while the circuit would leave the b cell free"
+                ));
+            }
+        }
+        match kind.mode {
+            UnitMode::Rescale { shift } if op.with_remainder => {
+                return Err(format!(
+                    "the operator outputs remainders (with_remainder), but kind {k} is a rescale \
+                     by 2^{shift}, whose remainder cell holds the remainder times \
+                     2^{} where the forward pass outputs it unscaled; only division and \
+                     square-root units output remainders",
+                    MAX_SHIFT - shift.min(MAX_SHIFT)
+                ))
+            }
+            UnitMode::Divide | UnitMode::Sqrt if !op.with_remainder => {
+                return Err(format!(
+                    "kind {k} is a {}, but the operator does not output remainders \
+                     (with_remainder), so no unit can check them",
+                    if kind.mode == UnitMode::Divide {
+                        "division"
+                    } else {
+                        "square root"
+                    }
+                ))
+            }
+            UnitMode::Sqrt
+                if !(kind.nonneg
+                    && i128::from(kind.relu) + i128::from(kind.linear) == 1
+                    && kind.out_b == 0
+                    && kind.out_c == 0) =>
+            {
+                return Err(format!(
+                    "kind {k} is a square root that is not asserted non-negative (nonneg) or \
+                     not output unchanged (relu + linear = 1, out_b = out_c = 0), so its check \
+                     r ≤ 2q would not pin it"
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Worst-case magnitude of a node's output given its inputs' `(length, bound)`; checks that
 /// every index the node uses exists.
 fn op_bound(
@@ -585,14 +841,21 @@ fn op_bound(
         Op::Linear(op) => {
             need(1)?;
             let (len, x) = inputs[0];
-            if op.groups == 0
-                || op.channels % op.groups != 0
-                || op.weights.len() != op.channels * op.taps
-                || op.bias.len() != op.channels
-                || op.gather.len() != op.groups * op.positions * op.taps
-                || op.len() != out_len
-            {
+            if !linear_sizes_consistent(op, out_len) {
                 return Err("inconsistent linear operator sizes".into());
+            }
+            if op.taps == 0 {
+                return Err("a linear operator needs at least one tap".into());
+            }
+            if let Some(w) = op
+                .weights
+                .iter()
+                .chain(&op.bias)
+                .find(|w| w.unsigned_abs() > MAX_MAGNITUDE as u64)
+            {
+                return Err(format!(
+                    "weight or bias {w} exceeds the supported magnitude 2^60"
+                ));
             }
             check_indices(
                 Box::new(op.gather.iter().flatten().map(|&i| i as usize)),
@@ -611,8 +874,14 @@ fn op_bound(
                 .fold(0.0, f64::max))
         }
         Op::Unit(op) => {
-            if inputs.is_empty() || inputs.len() > 2 || op.output_len() != out_len {
-                return Err("inconsistent unit operator".into());
+            if inputs.is_empty() || inputs.len() > 2 {
+                return Err(format!("takes 1 or 2 inputs, has {}", inputs.len()));
+            }
+            if op.output_len() != out_len {
+                return Err(format!(
+                    "computes {} values, but its output tensor holds {out_len}",
+                    op.output_len()
+                ));
             }
             if op.kinds.is_empty() || (!op.kind_of.is_empty() && op.kind_of.len() != op.len()) {
                 return Err("unit operator has no computation for some element".into());
@@ -639,25 +908,36 @@ fn op_bound(
             };
             let a = inputs[0].1;
             let mut worst: f64 = 0.0;
-            for kind in &op.kinds {
+            for (k, kind) in op.kinds.iter().enumerate() {
                 if let UnitMode::Rescale { shift } = kind.mode {
                     if shift > MAX_SHIFT {
                         return Err(format!("shift {shift} exceeds {MAX_SHIFT}"));
                     }
                 }
-                let v = kind.ca.unsigned_abs() as f64 * a
-                    + kind.cb.unsigned_abs() as f64 * b
-                    + kind.cab.unsigned_abs() as f64 * a * b
-                    + kind.caa.unsigned_abs() as f64 * a * a
-                    + kind.c0.unsigned_abs() as f64;
-                // The gate multiplies v by at most 2^12; keep it far below the field size.
-                if v.is_nan() || v >= 2f64.powi(180) {
-                    return Err(format!("unit input can reach {v:.3e}"));
+                if let Some((field, value)) = kind
+                    .coefficients()
+                    .into_iter()
+                    .find(|(_, v)| v.unsigned_abs() > MAX_MAGNITUDE as u64)
+                {
+                    return Err(format!(
+                        "kind {k}: coefficient {field} = {value} exceeds the supported magnitude \
+                         2^60"
+                    ));
+                }
+                let m = |c: i64| c.unsigned_abs() as f64;
+                let v = m(kind.ca) * a
+                    + m(kind.cb) * b
+                    + m(kind.cab) * a * b
+                    + m(kind.caa) * a * a
+                    + m(kind.c0);
+                // The forward pass computes v in i128; the gate multiplies it by at most 2^12.
+                if v.is_nan() || v >= MAX_UNIT_INPUT {
+                    return Err(format!(
+                        "kind {k}: the unit input can reach {v:.3e}, beyond the supported 2^120"
+                    ));
                 }
                 let q = activation;
-                let y = (kind.relu.unsigned_abs() + kind.linear.unsigned_abs()) as f64 * q
-                    + kind.out_b.unsigned_abs() as f64 * b
-                    + kind.out_c.unsigned_abs() as f64;
+                let y = (m(kind.relu) + m(kind.linear)) * q + m(kind.out_b) * b + m(kind.out_c);
                 let remainder = if op.with_remainder {
                     f64::from(1u32 << MAX_SHIFT)
                 } else {

@@ -64,9 +64,10 @@ impl LinearOp {
         }
     }
 
-    /// Number of outputs.
+    /// Number of outputs (saturating: [`Network::validate`](crate::Network::validate) refuses
+    /// an operator whose sizes overflow).
     pub fn len(&self) -> usize {
-        self.channels * self.positions
+        self.channels.saturating_mul(self.positions)
     }
 
     /// Whether the operator has no outputs.
@@ -111,10 +112,11 @@ pub enum UnitMode {
         shift: u32,
     },
     /// `v = q·b + r`, `0 ≤ r < 2^12`: floor division by the operand `b` (which must be positive;
-    /// `r < b` is checked by a second unit).
+    /// `r < b` is checked by a second unit, which [`Network::validate`](crate::Network::validate)
+    /// requires, as it requires the operator to output its remainders).
     Divide,
     /// `v = q² + r`, `q ≥ 0`, `0 ≤ r < 2^12`: integer square root (`r ≤ 2q` is checked by a second
-    /// unit).
+    /// unit, which [`Network::validate`](crate::Network::validate) requires).
     Sqrt,
 }
 
@@ -208,6 +210,21 @@ impl UnitKind {
         Ok((q, r as i64))
     }
 
+    /// Every integer coefficient, by field name.
+    pub fn coefficients(&self) -> [(&'static str, i64); 9] {
+        [
+            ("ca", self.ca),
+            ("cb", self.cb),
+            ("cab", self.cab),
+            ("caa", self.caa),
+            ("c0", self.c0),
+            ("relu", self.relu),
+            ("linear", self.linear),
+            ("out_b", self.out_b),
+            ("out_c", self.out_c),
+        ]
+    }
+
     /// The output for quotient `q` and operand `b`.
     pub fn output(&self, q: i64, b: i64) -> i64 {
         self.relu * relu(q) + self.linear * q + self.out_b * b + self.out_c
@@ -250,8 +267,9 @@ impl std::fmt::Display for UnitFailure {
 
 /// An elementwise computation through the unit lanes: element `i` computes
 /// `kinds[kind_of[i]]` on operands `x0[a[i]]` and `x1[b[i]]` (`b` is empty for unary units,
-/// whose `b` operand is 0). The output holds `y` per element, or `(y, r)` pairs when
-/// `with_remainder` is set (a division whose remainder a later unit checks).
+/// whose `b` operand is 0 — and whose kinds may not read it: the circuit does not wire it).
+/// The output holds `y` per element, or `(y, r)` pairs when `with_remainder` is set (a division
+/// or square root whose remainder a later unit checks; only those output remainders).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnitOp {
     /// Per element, the index of operand `a` in the first input.
@@ -402,13 +420,15 @@ pub struct FunctionTable {
 impl FunctionTable {
     /// Last input of the domain.
     pub fn hi(&self) -> i64 {
-        self.lo + self.values.len() as i64 - 1
+        (self.values.len() as i64)
+            .saturating_sub(1)
+            .saturating_add(self.lo)
     }
 
     /// The output for `x`, if `x` is in the domain.
     pub fn get(&self, x: i64) -> Option<i64> {
-        usize::try_from(x - self.lo)
-            .ok()
+        x.checked_sub(self.lo)
+            .and_then(|i| usize::try_from(i).ok())
             .and_then(|i| self.values.get(i))
             .copied()
     }

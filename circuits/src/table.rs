@@ -78,7 +78,7 @@ pub fn load_table<F: PrimeField>(
             put(0, 0, 0)?;
             for (index, function) in functions.iter().enumerate() {
                 for (i, &y) in function.values.iter().enumerate() {
-                    put(index as u64 + 1, function.lo + i as i64, y)?;
+                    put(index as u64 + 1, function.lo.saturating_add(i as i64), y)?;
                 }
             }
             Ok(())

@@ -27,7 +27,9 @@
 //! instead of masking digits lets one set of columns serve every shift. In divide mode
 //! (`v = q·b + r`) and square-root mode (`v = q² + r`) the remainder is only bounded by `2^12`;
 //! the missing checks `r < b` and `r ≤ 2q` are separate units with `nonneg` set, built by the
-//! compiler.
+//! compiler and required by [`Network::validate`](crate::Network::validate). The remainder cell
+//! `z` holds the remainder as the digits encode it, so a rescale's is scaled: only division and
+//! square root expose it to other units.
 
 use ff::PrimeField;
 use halo2_proofs::{

@@ -174,6 +174,26 @@ fn residual_cnn(seed: u64) -> Network {
         vec![looked, divisor],
         vec![8],
     );
+    // Its check: divisor − remainder − 1 ≥ 0.
+    b.push(
+        "divide/check",
+        Op::Unit(UnitOp {
+            a: (0..4).map(|i| 2 * i + 1).collect(),
+            b: (0..4).collect(),
+            kinds: vec![UnitKind {
+                ca: -1,
+                cb: 1,
+                c0: -1,
+                nonneg: true,
+                linear: 0,
+                ..UnitKind::rescale(0, false)
+            }],
+            kind_of: Vec::new(),
+            with_remainder: false,
+        }),
+        vec![quotient, divisor],
+        vec![4],
+    );
     let out = b.push(
         "output",
         Op::Gather(GatherOp {
