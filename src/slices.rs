@@ -133,8 +133,9 @@ impl SlicedModel {
     /// For measuring what linking costs: slice `index` without link columns, its link-in
     /// values taken as public inputs (after the model's input) and its link-out values left
     /// unexposed. The same computation, rows and `k`, minus the link columns and their copy
-    /// constraints. `None` if the slice hashes or hides its input, or if the extra public
-    /// values do not fit its instance columns.
+    /// constraints. `None` if the slice hashes or hides its input, if the extra public values
+    /// do not fit its instance columns, or if the slice holds a division or square root whose
+    /// check sits in another slice (a whole network must hold both).
     pub fn unlinked_slice(&self, index: usize) -> Option<CompiledModel> {
         let slice = self.slices.get(index)?;
         let mut network = (**slice.network()).clone();

@@ -304,7 +304,7 @@ fn measure_unlinked(
 ) -> Result<Option<f64>> {
     let Some(unlinked) = sliced.unlinked_slice(index) else {
         progress(&format!(
-            "slice {}: no unlinked variant (hashed input, or too many link values for the instance columns)",
+            "slice {}: no unlinked variant (hashed input, too many link values for the instance columns, or a division whose check sits in another slice)",
             index + 1
         ));
         return Ok(None);
