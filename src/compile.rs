@@ -291,7 +291,7 @@ impl CompiledModel {
                 Err(e) => refusal = Some((shape, e)),
             }
         }
-        let Some((layout, k, cost)) = best else {
+        let Some((mut layout, mut k, mut cost)) = best else {
             let (shape, e) = refusal.expect("at least one candidate shape");
             return Err(CompileError::Unsupported {
                 shape: shape.name().to_string(),
@@ -308,6 +308,7 @@ impl CompiledModel {
             Some(n) => n > 1,
             None => false,
         };
+        let mut sliced = None;
         if slices_asked || options.max_k.is_some_and(|max_k| k > max_k) {
             if options.weights == WeightVisibility::Committed {
                 return Err(CompileError::SliceRequest(format!(
@@ -328,27 +329,16 @@ impl CompiledModel {
                     .filter(|&s| Layout::new(&network, s.params()).is_ok())
                     .collect(),
             };
-            let sliced = slice_model(&model, &network, &shapes, &options, sliced_k)?;
-            let (layout, _, cost) = place(&network, sliced.shape.params())
+            let slicing = slice_model(&model, &network, &shapes, &options, sliced_k)?;
+            // The whole network as placed on the slices' shape (its cost report and layout).
+            (layout, _, cost) = place(&network, slicing.shape.params())
                 .expect("the slices were laid out on this shape");
-            return Ok(Self {
-                model,
-                shape: sliced.shape,
-                k: sliced.k,
-                cost,
-                fidelity: None,
-                claim: None,
-                network,
-                layout: Arc::new(layout),
-                weights_commitment,
-                weights_withheld: false,
-                sliced: Some(Arc::new(sliced)),
-                slice_of: None,
-            });
+            k = slicing.k;
+            sliced = Some(Arc::new(slicing));
         }
         Ok(Self {
             model,
-            shape: cost.shape,
+            shape: sliced.as_ref().map_or(cost.shape, |s| s.shape),
             k,
             cost,
             fidelity: None,
@@ -357,7 +347,7 @@ impl CompiledModel {
             layout: Arc::new(layout),
             weights_commitment,
             weights_withheld: false,
-            sliced: None,
+            sliced,
             slice_of: None,
         })
     }
