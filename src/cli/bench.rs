@@ -274,15 +274,20 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         argmax_match: argmax(&outputs) == argmax(&float_output),
         threads: rayon::current_num_threads(),
     };
-    if args.json {
+    print_report(args.json, &report, print_table);
+    Ok(())
+}
+
+/// Prints a report as pretty JSON (`--json`) or as the table `print_table` makes.
+pub(super) fn print_report<R: Serialize>(json: bool, report: &R, print_table: fn(&R)) {
+    if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&report).expect("reports serialise")
+            serde_json::to_string_pretty(report).expect("reports serialise")
         );
     } else {
-        print_table(&report);
+        print_table(report);
     }
-    Ok(())
 }
 
 fn print_table(r: &BenchReport) {

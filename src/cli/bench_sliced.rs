@@ -15,7 +15,7 @@ use serde::Serialize;
 use zkinfer::fidelity::argmax;
 use zkinfer::{CompiledModel, LinkSecret, Result};
 
-use super::bench::{median, ms, peak_rss_mb, reset_peak_rss};
+use super::bench::{median, ms, peak_rss_mb, print_report, reset_peak_rss};
 use super::io::{load_params, progress};
 use super::BenchArgs;
 
@@ -263,14 +263,7 @@ pub fn bench_sliced(
         threads: rayon::current_num_threads(),
         slice_reports: reports,
     };
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("reports serialise")
-        );
-    } else {
-        print_table(&report);
-    }
+    print_report(args.json, &report, print_table);
     Ok(())
 }
 

@@ -121,14 +121,7 @@ where
     C::Scalar: FromUniformBytes<64>,
     ConcreteCircuit: Circuit<C::Scalar>,
 {
-    let Assembled {
-        domain,
-        cs,
-        fixed,
-        permutation,
-    } = assemble(params, circuit)?;
-    let permutations = permutation.polys(&domain, &cs.permutation);
-    check_commitments(params, &domain, &fixed, &permutations, stored, rng)?;
+    let (Assembled { domain, cs, .. }, _) = assemble_checked(params, circuit, stored, rng)?;
     Ok(stored_vk(domain, cs, stored))
 }
 
@@ -145,17 +138,42 @@ where
     C::Scalar: FromUniformBytes<64>,
     ConcreteCircuit: Circuit<C::Scalar>,
 {
-    let Assembled {
-        domain,
-        cs,
-        fixed,
-        permutation,
-    } = assemble(params, circuit)?;
-    let permutations = permutation.polys(&domain, &cs.permutation);
-    check_commitments(params, &domain, &fixed, &permutations, stored, rng)?;
+    let (
+        Assembled {
+            domain, cs, fixed, ..
+        },
+        permutations,
+    ) = assemble_checked(params, circuit, stored, rng)?;
     let permutation_pk = permutation::ProvingKey::from_permutations(&domain, permutations);
     let vk = stored_vk(domain, cs.clone(), stored);
     Ok(finish_pk(params, vk, &cs, fixed, permutation_pk))
+}
+
+/// Synthesises `circuit` for key generation and checks the stored commitments against its
+/// fixed columns and permutation polynomials (returned, in Lagrange form).
+fn assemble_checked<C, ConcreteCircuit>(
+    params: &Params<C>,
+    circuit: &ConcreteCircuit,
+    stored: &KeyCommitments<C>,
+    rng: impl Rng,
+) -> Result<(Assembled<C>, Vec<Polynomial<C::Scalar, LagrangeCoeff>>), StoredKeyError>
+where
+    C: CurveAffine,
+    ConcreteCircuit: Circuit<C::Scalar>,
+{
+    let assembled = assemble(params, circuit)?;
+    let permutations = assembled
+        .permutation
+        .polys(&assembled.domain, &assembled.cs.permutation);
+    check_commitments(
+        params,
+        &assembled.domain,
+        &assembled.fixed,
+        &permutations,
+        stored,
+        rng,
+    )?;
+    Ok((assembled, permutations))
 }
 
 /// Builds the proving key of `circuit` and the verifying key inside it from one synthesis;
