@@ -40,6 +40,9 @@ use crate::params::Curve;
 use crate::proof::{LinkCommitments, Proof, SliceProof};
 use crate::slices::SlicedModel;
 
+/// Environment variable holding the link secret of a proof made in parts (64 hex digits).
+pub const LINK_SECRET_ENV: &str = "ZKINFER_LINK_SECRET";
+
 /// The secret the slices of one proof share to blind their link columns alike.
 ///
 /// Whoever knows it can test guesses of the linked values against the link commitments, so it
@@ -102,6 +105,24 @@ impl LinkSecret {
         let mut bytes = [0u8; 32];
         bytes.copy_from_slice(state.finalize().as_bytes());
         Ok(Self(bytes))
+    }
+
+    /// The secret of a part (one slice of a proof made on several machines): `given` (64 hex
+    /// digits), else the environment variable [`LINK_SECRET_ENV`], else, for a public input,
+    /// [`LinkSecret::for_public_input`]. This is what `zkinfer prove --slice` and the Python
+    /// package use, so parts made by either link.
+    pub fn for_part(
+        given: Option<&str>,
+        compiled: &CompiledModel,
+        input: &[i64],
+    ) -> Result<Self, ProveError> {
+        let from_env = std::env::var(LINK_SECRET_ENV)
+            .ok()
+            .filter(|s| !s.is_empty());
+        match given.map(str::to_string).or(from_env) {
+            Some(hex) => Self::from_hex(&hex),
+            None => Self::for_public_input(compiled, input),
+        }
     }
 
     /// The random rows and blind of column `column` of the link from slice `from` to `to`.

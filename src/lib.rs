@@ -45,7 +45,7 @@ pub mod quantize;
 pub mod reference;
 pub mod slices;
 
-pub use bundle::{LinkSecret, SliceProver, SlicedVerifier};
+pub use bundle::{LinkSecret, SliceProver, SlicedVerifier, LINK_SECRET_ENV};
 pub use claim::{Claim, ClaimSpec};
 pub use compile::{CompileOptions, CompiledModel, CostReport, WeightVisibility};
 pub use error::{Error, Result};

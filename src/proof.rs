@@ -127,6 +127,32 @@ impl Proof {
     }
 }
 
+impl crate::keys::VerifiedOutput {
+    /// What a verified proof establishes, as `zkinfer verify --json` prints it (without
+    /// `"verified"`): the commitments it binds, then the claim, or the dequantised outputs when
+    /// they are public.
+    pub fn to_json_fields(&self) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::json;
+        let mut fields = serde_json::Map::new();
+        if let Some(commitment) = &self.input_commitment {
+            fields.insert("input_commitment".into(), json!(commitment));
+        }
+        if let Some(commitment) = &self.output_commitment {
+            fields.insert("output_commitment".into(), json!(commitment));
+        }
+        if let Some(commitment) = &self.weights_commitment {
+            fields.insert("weights_commitment".into(), json!(commitment));
+        }
+        // A claim replaces the outputs; private or hashed outputs are not shown at all.
+        if let Some(claim) = &self.claim {
+            fields.insert("claim".into(), json!(claim));
+        } else if !self.outputs.is_empty() {
+            fields.insert("outputs".into(), json!(self.outputs_dequantized));
+        }
+        fields
+    }
+}
+
 mod hex_bytes {
     use serde::{Deserialize, Deserializer, Serializer};
 

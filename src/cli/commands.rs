@@ -35,11 +35,9 @@ pub fn compile_model(
         &calibration,
         QuantizeOptions {
             activation_bits: args.activation_bits,
-            // Committed weights are range-checked to 12-bit signed values.
-            weight_bits: args.weight_bits.unwrap_or(match args.weights {
-                super::WeightsArg::Fixed => 14,
-                super::WeightsArg::Committed => 11,
-            }),
+            weight_bits: args
+                .weight_bits
+                .unwrap_or(QuantizeOptions::default_weight_bits(args.weights.into())),
             table_bits: args.table_bits,
         },
         CompileOptions {
@@ -317,19 +315,12 @@ fn part_link_secret(
     compiled: &CompiledModel,
     quantised: &[i64],
 ) -> Result<LinkSecret> {
-    let given = args.link_secret.clone().or_else(|| {
-        std::env::var(LINK_SECRET_ENV)
-            .ok()
-            .filter(|s| !s.is_empty())
-    });
-    match given {
-        Some(hex) => Ok(LinkSecret::from_hex(&hex)?),
-        None => Ok(LinkSecret::for_public_input(compiled, quantised)?),
-    }
+    Ok(LinkSecret::for_part(
+        args.link_secret.as_deref(),
+        compiled,
+        quantised,
+    )?)
 }
-
-/// Environment variable holding the link secret of a proof made in parts.
-const LINK_SECRET_ENV: &str = "ZKINFER_LINK_SECRET";
 
 /// `prove` for a sliced model: every slice (one proof file), or one slice (a part).
 fn prove_sliced(
@@ -426,23 +417,7 @@ pub fn join(args: JoinArgs) -> Result<()> {
 
 /// What a verified proof establishes, as `verify --json` prints it: the outputs, or the claim.
 fn verified_json(verified: &VerifiedOutput) -> serde_json::Map<String, serde_json::Value> {
-    let mut fields = serde_json::Map::new();
-    if let Some(commitment) = &verified.input_commitment {
-        fields.insert("input_commitment".into(), json!(commitment));
-    }
-    if let Some(commitment) = &verified.output_commitment {
-        fields.insert("output_commitment".into(), json!(commitment));
-    }
-    if let Some(commitment) = &verified.weights_commitment {
-        fields.insert("weights_commitment".into(), json!(commitment));
-    }
-    // A claim replaces the outputs; private or hashed outputs are not shown at all.
-    if let Some(claim) = &verified.claim {
-        fields.insert("claim".into(), json!(claim));
-    } else if !verified.outputs.is_empty() {
-        fields.insert("outputs".into(), json!(verified.outputs_dequantized));
-    }
-    fields
+    verified.to_json_fields()
 }
 
 /// The same, for people.

@@ -57,6 +57,16 @@ impl Default for QuantizeOptions {
     }
 }
 
+impl QuantizeOptions {
+    /// Bits the largest weight maps to by default for weights placed as `weights` says.
+    pub fn default_weight_bits(weights: crate::compile::WeightVisibility) -> u32 {
+        match weights {
+            crate::compile::WeightVisibility::Fixed => 14,
+            crate::compile::WeightVisibility::Committed => 11,
+        }
+    }
+}
+
 /// A quantised model: the integer network plus what is needed to move between floats and
 /// integers at its boundary.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
