@@ -87,6 +87,7 @@ fn chips(c: &mut Criterion) {
         bias: pseudo_random(64, 8),
         channels: 64,
         geometry: LinearGeometry::Rows { positions: 1 },
+        structural: false,
     };
     bench_graph(
         c,

@@ -468,10 +468,12 @@ impl CompiledModel {
         self.weights_commitment.as_deref()
     }
 
-    /// A copy for verifiers of a model with committed weights: every weight and bias set to zero,
-    /// the published commitment kept. It has the same circuit and verifying key (they depend only
-    /// on the architecture), so it verifies every proof of the model, but it cannot prove or run
-    /// inference. Fixed weights have no such copy: the verifying key itself contains them.
+    /// A copy for verifiers of a model with committed weights: every trained weight and bias set
+    /// to zero, the published commitment kept, and the structural operators' weights (pooling
+    /// windows, row sums: public in the verifying key) left as they are. It has the same circuit
+    /// and verifying key (they depend only on the architecture), so it verifies every proof of the
+    /// model, but it cannot prove or run inference. Fixed weights have no such copy: the
+    /// verifying key itself contains them.
     pub fn verifier_copy(&self) -> Result<Self, crate::Error> {
         let commitment = self
             .weights_commitment
@@ -479,9 +481,12 @@ impl CompiledModel {
             .ok_or(CompileError::FixedWeightsCopy)?;
         let mut model = self.model.clone();
         for node in &mut model.network.nodes {
-            if let zkinfer_circuits::Op::Linear(op) = &mut node.op {
-                op.weights.fill(0);
-                op.bias.fill(0);
+            match &mut node.op {
+                zkinfer_circuits::Op::Linear(op) if !op.structural => {
+                    op.weights.fill(0);
+                    op.bias.fill(0);
+                }
+                _ => {}
             }
         }
         let options = CompileOptions {

@@ -13,6 +13,7 @@ pub fn eval_node(node: &FloatNode, values: &[Vec<f32>], output: &TensorSpec) -> 
             bias,
             channels,
             geometry,
+            ..
         } => linear(x(0), weights, bias, *channels, geometry),
         FloatOp::Relu => x(0).iter().map(|v| v.max(0.0)).collect(),
         FloatOp::Clip { lo, hi } => x(0).iter().map(|v| v.max(*lo).min(*hi)).collect(),

@@ -64,6 +64,9 @@ pub enum FloatOp {
         channels: usize,
         /// How inputs are gathered.
         geometry: LinearGeometry,
+        /// Whether the weights are architecture (an average pool's window, a reduction's
+        /// ones) rather than trained values; see `LinearOp::structural`.
+        structural: bool,
     },
     /// `max(x, 0)`.
     Relu,

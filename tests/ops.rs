@@ -176,7 +176,7 @@ proptest! {
         let (oh, ow) = conv.output();
         let mut rng = Rng(seed ^ 1);
         let (mut b, x) = Builder::new(vec![1, c_in, size, size]);
-        let op = FloatOp::Linear { weights: rng.vec(c_out * conv.taps(), 0.5), bias: rng.vec(c_out, 0.2), channels: c_out, geometry: LinearGeometry::Conv(conv) };
+        let op = FloatOp::Linear { weights: rng.vec(c_out * conv.taps(), 0.5), bias: rng.vec(c_out, 0.2), channels: c_out, structural: false, geometry: LinearGeometry::Conv(conv) };
         let y = b.add(op, vec![x], vec![1, c_out, oh, ow]);
         let r = b.add(FloatOp::Relu, vec![y], vec![1, c_out, oh, ow]);
         check(b.finish(r), seed, 1.0, 0.02)?;
@@ -188,7 +188,7 @@ proptest! {
         let (oh, ow) = window.output();
         let (mut b, x) = Builder::new(vec![1, 2, size, size]);
         let m = b.add(FloatOp::MaxPool(window), vec![x], vec![1, 2, oh, ow]);
-        let avg = FloatOp::Linear { weights: vec![1.0 / (k * k) as f32; 2 * k * k], bias: vec![0.0; 2], channels: 2, geometry: LinearGeometry::Conv(window) };
+        let avg = FloatOp::Linear { weights: vec![1.0 / (k * k) as f32; 2 * k * k], bias: vec![0.0; 2], channels: 2, structural: true, geometry: LinearGeometry::Conv(window) };
         let a = b.add(avg, vec![x], vec![1, 2, oh, ow]);
         let map = shapes::broadcast(&b.shape(m), &b.shape(a)).unwrap();
         let s = b.add(FloatOp::Binary { op: BinaryOp::Add, a: map.a, b: map.b }, vec![m, a], map.shape);
@@ -256,7 +256,7 @@ proptest! {
     fn reductions_and_concatenation(seed in any::<u64>(), rows in 1usize..4, cols in 2usize..6) {
         let (mut b, x) = Builder::new(vec![rows, cols]);
         let (shape, groups) = shapes::reduce(&[rows, cols], &[1], true).unwrap();
-        let mean = FloatOp::Linear { weights: vec![1.0 / cols as f32; rows * cols], bias: vec![0.0; rows], channels: rows, geometry: LinearGeometry::Groups { gather: groups.concat() } };
+        let mean = FloatOp::Linear { weights: vec![1.0 / cols as f32; rows * cols], bias: vec![0.0; rows], channels: rows, structural: true, geometry: LinearGeometry::Groups { gather: groups.concat() } };
         let m = b.add(mean, vec![x], shape);
         let g = shapes::concat(&[vec![rows, cols], vec![rows, 1]], 1).unwrap();
         let y = b.add(FloatOp::Gather { sources: g.sources }, vec![x, m], g.shape);

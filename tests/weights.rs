@@ -289,3 +289,95 @@ fn the_command_line_commits_weights_and_verify_prints_the_commitment() {
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("verifier's copy"));
 }
+
+/// The names of `network`'s structural linear operators.
+fn structural_linears(network: &zkinfer_circuits::Network) -> Vec<&str> {
+    network
+        .nodes
+        .iter()
+        .filter(|n| matches!(&n.op, Op::Linear(op) if op.structural))
+        .map(|n| n.name.as_str())
+        .collect()
+}
+
+#[test]
+fn structural_constants_stay_public_with_committed_weights() {
+    // The transformer block has all three kinds: layer norms' and softmax's row sums and a
+    // mean over tokens (a reduction); its dense layers and projections are trained.
+    let name = "transformer_block";
+    let model = common::model(name);
+    let calibration = samples(name, "calibration.json", model.graph().input().len());
+    let compiled = Arc::new(
+        model
+            .compile(&calibration, eleven_bits(), committed())
+            .unwrap(),
+    );
+    let expected = ["ln1/sum", "attn_softmax/sum", "ln2/sum", "token_mean/sum"];
+    assert_eq!(structural_linears(&compiled.model.network), expected);
+
+    // In the circuit's network they are still linear operators over fixed columns, with their
+    // ones; every trained linear operator became a product over committed parameters.
+    let circuit = compiled.network();
+    assert_eq!(structural_linears(circuit), expected);
+    let linear_left = |n: &zkinfer_circuits::Node| matches!(n.op, Op::Linear(_));
+    assert!(circuit
+        .nodes
+        .iter()
+        .filter(|n| linear_left(n))
+        .all(|n| match &n.op {
+            Op::Linear(op) => op.structural && op.weights.iter().all(|&w| w == 1),
+            _ => unreachable!(),
+        }));
+    // The commitment covers the three constants, the trained weights and two digits per trained
+    // bias: nothing of the structural operators.
+    let trained: usize = compiled
+        .model
+        .network
+        .nodes
+        .iter()
+        .map(|n| match &n.op {
+            Op::Linear(op) if !op.structural => op.weights.len() + 2 * op.bias.len(),
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(circuit.params.as_ref().unwrap().values.len(), 3 + trained);
+
+    // The verifier's copy withholds the trained weights and keeps the structural ones.
+    let copy = compiled.verifier_copy().unwrap();
+    for node in &copy.model.network.nodes {
+        if let Op::Linear(op) = &node.op {
+            let values = op.weights.iter().chain(&op.bias);
+            if op.structural {
+                assert!(op.weights.iter().all(|&w| w == 1), "{}", node.name);
+            } else {
+                assert!(values.clone().all(|&w| w == 0), "{}", node.name);
+            }
+        }
+    }
+
+    // A structural constant is pinned by the verifying key, not by the commitment: changing
+    // one changes the key and leaves the commitment alone (a trained weight does the opposite,
+    // see the_verifying_key_depends_only_on_the_architecture).
+    let mut changed = compiled.model.clone();
+    let ln1 = changed
+        .network
+        .nodes
+        .iter_mut()
+        .find(|n| n.name == "ln1/sum")
+        .unwrap();
+    let Op::Linear(op) = &mut ln1.op else {
+        unreachable!()
+    };
+    op.weights[0] = 2;
+    let changed = Arc::new(CompiledModel::new(changed, committed()).unwrap());
+    assert_eq!(changed.weights_commitment(), compiled.weights_commitment());
+    assert_eq!(changed.k, compiled.k);
+    let (params, _) = zkinfer::ParamsCache::new(common::cache_dir())
+        .load_or_generate(compiled.k, |_| {})
+        .unwrap();
+    let params = Arc::new(params);
+    let digest = |c: &Arc<CompiledModel>| c.verifier(params.clone()).unwrap().digest().to_string();
+    assert_ne!(digest(&changed), digest(&compiled));
+    // The verifier's copy has the model's verifying key.
+    assert_eq!(digest(&Arc::new(copy)), digest(&compiled));
+}

@@ -91,6 +91,7 @@ pub fn dense(inputs: usize, outputs: usize, weights: Vec<i64>, bias: Vec<i64>) -
         positions: 1,
         gather: (0..inputs as u32).map(Some).collect(),
         channel_major: true,
+        structural: false,
     }
 }
 
@@ -187,6 +188,7 @@ impl Conv2d {
             positions: oh * ow,
             gather: self.gather(),
             channel_major: true,
+            structural: false,
         }
     }
 }

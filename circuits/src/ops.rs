@@ -36,6 +36,13 @@ pub struct LinearOp {
     pub gather: Vec<Option<u32>>,
     /// Output index of `(c, p)`: `c·positions + p` if true, else `p·channels + c`.
     pub channel_major: bool,
+    /// Whether the weights and bias are part of the architecture rather than trained
+    /// parameters: pooling windows, the all-ones row sums of softmax and layer norm, the sums
+    /// that join a split operator's parts. With committed weights a structural operator keeps
+    /// its weights in fixed columns, public in the verifying key and in the verifier's copy of
+    /// the model; only the other (trained) operators' weights and biases are committed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub structural: bool,
 }
 
 impl LinearOp {

@@ -285,6 +285,7 @@ fn partial_sums(
             .flat_map(|o| (0..count).map(move |j| Some((j * len + o) as u32)))
             .collect(),
         channel_major: true,
+        structural: true,
     };
     split_node(
         split,
@@ -416,6 +417,7 @@ fn linear_parts(node: &Node, op: &LinearOp, shape: &ShapeParams, max_rows: usize
                 positions: positions.len(),
                 gather,
                 channel_major: true,
+                structural: op.structural,
             };
             parts.push(Part {
                 len: part.len(),

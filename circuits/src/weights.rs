@@ -10,7 +10,7 @@
 //! - the parameters are range-checked by a unit (each must lie in the activation range, so that
 //!   packing them is injective), then packed and hashed exactly like a hashed input
 //!   ([`commitment`](crate::commitment)); the commitment is the last public value;
-//! - each linear operator becomes a product operator (the product chip: advice × advice) over
+//! - each trained linear operator becomes a product operator (the product chip: advice × advice) over
 //!   pairs `(x_tap, w)`, plus two bias pairs `(1, b_lo)` and `(RADIX, b_hi)` with
 //!   `b = b_lo + RADIX·b_hi`. Missing taps (convolution padding) are `(0, 0)` pairs. The product
 //!   computes exactly what the linear operator computed, so native inference is unchanged.
@@ -134,8 +134,10 @@ fn linear_pairs(
 
 /// The network with committed weights: every linear operator's weights and biases moved into a
 /// range-checked, packed and committed parameter tensor, and the operator computed by the
-/// product chip. Other operators carry no weights (their constants are architecture: shifts,
-/// scales, tables) and are kept. Outputs are unchanged for every input.
+/// product chip. Structural linear operators ([`LinearOp::structural`]: pooling windows, row
+/// sums of ones) and the other operators carry no trained weights (their constants are
+/// architecture: shifts, scales, tables) and are kept, their constants public in fixed columns.
+/// Outputs are unchanged for every input.
 ///
 /// Apply it before [`with_visibility`](crate::commitment::with_visibility).
 pub fn with_committed_weights(network: &Network) -> Result<Network, WeightsError> {
@@ -145,7 +147,7 @@ pub fn with_committed_weights(network: &Network) -> Result<Network, WeightsError
     let mut pairs = Vec::with_capacity(network.nodes.len());
     for node in &network.nodes {
         pairs.push(match &node.op {
-            Op::Linear(op) => {
+            Op::Linear(op) if !op.structural => {
                 let input_len = network.tensors[node.inputs[0]].len();
                 Some(linear_pairs(&node.name, op, input_len, &mut values)?)
             }

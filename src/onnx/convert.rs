@@ -118,6 +118,7 @@ impl Importer {
                     bias: vec![0.0; channels],
                     channels,
                     geometry: LinearGeometry::Conv(conv),
+                    structural: true,
                 };
                 let shape = self.nchw_output(x, &conv);
                 self.push(node, op, vec![x], shape);
@@ -144,6 +145,7 @@ impl Importer {
                     geometry: LinearGeometry::Groups {
                         gather: groups.concat(),
                     },
+                    structural: true,
                 };
                 self.push(node, op, vec![x], shape);
                 Ok(())
@@ -411,6 +413,7 @@ impl Importer {
             bias,
             channels: m,
             geometry: LinearGeometry::Rows { positions: 1 },
+            structural: false,
         };
         self.push(node, op, vec![x], vec![1, m]);
         Ok(())
@@ -462,6 +465,7 @@ impl Importer {
                     bias: vec![0.0; cols],
                     channels: cols,
                     geometry: LinearGeometry::Rows { positions },
+                    structural: false,
                 };
                 self.push(node, op, vec![*x], out);
                 Ok(())
@@ -503,6 +507,7 @@ impl Importer {
             bias,
             channels: out_channels,
             geometry: LinearGeometry::Conv(conv),
+            structural: false,
         };
         let (oh, ow) = conv.output();
         self.push(node, op, vec![x], vec![1, out_channels, oh, ow]);
@@ -641,10 +646,13 @@ impl Importer {
                 weights,
                 bias,
                 channels: c,
+                structural,
                 ..
             } = &mut producer.op
             {
                 if *c == channels {
+                    // The normalisation's trained scale and shift are now part of the weights.
+                    *structural = false;
                     let taps = weights.len() / channels;
                     for ch in 0..channels {
                         for w in &mut weights[ch * taps..(ch + 1) * taps] {
@@ -746,6 +754,7 @@ impl Importer {
             bias,
             channels,
             geometry,
+            structural,
             ..
         } = &mut producer.op
         else {
@@ -772,6 +781,8 @@ impl Importer {
         for (b, v) in bias.iter_mut().zip(per_channel) {
             *b = (f64::from(*b) + v) as f32;
         }
+        // The added constant is a trained bias, now part of the operator's parameters.
+        *structural = false;
         self.alias(&node.outputs[0], x);
         Ok(true)
     }

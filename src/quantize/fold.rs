@@ -121,6 +121,7 @@ fn fold_one(g: &mut Graph) -> bool {
                     bias,
                     channels,
                     geometry,
+                    ..
                 },
                 FloatOp::Affine { scale, offset },
             ) => match per_channel(scale, offset, *channels, geometry) {
@@ -137,6 +138,9 @@ fn fold_one(g: &mut Graph) -> bool {
                         bias: b,
                         channels: *channels,
                         geometry: geometry.clone(),
+                        // The affine's scale and offset (a normalisation's trained values) are
+                        // now part of the weights.
+                        structural: false,
                     })
                 }
                 None => continue,

@@ -200,6 +200,7 @@ impl Lowering<'_> {
                 bias,
                 channels,
                 geometry,
+                ..
             } => self.linear(node, weights, bias, *channels, geometry, relu)?,
             FloatOp::Relu => {
                 let (x, s) = self.input(node, 0)?;
@@ -282,6 +283,13 @@ impl Lowering<'_> {
     ) -> Result<(TensorId, i32), QuantizeError> {
         let (x, s_x) = self.input(node, 0)?;
         let range = self.ranges[node.output];
+        let structural = matches!(
+            node.op,
+            FloatOp::Linear {
+                structural: true,
+                ..
+            }
+        );
         if let Some(m) = self.exact_sum(node, weights, bias, relu) {
             // A plain sum feeding only linear layers needs no rescale: its integer value is the
             // sum itself, at scale s_x + m.
@@ -290,6 +298,7 @@ impl Lowering<'_> {
                 vec![0; channels],
                 channels,
                 geometry,
+                structural,
             );
             let acc = self.b.push(
                 &format!("{}/sum", node.name),
@@ -328,7 +337,7 @@ impl Lowering<'_> {
                 format!("bias {v} is too large for the product scale 2^{product_scale}"),
             ));
         }
-        let op = linear_op(w, b, channels, geometry);
+        let op = linear_op(w, b, channels, geometry, structural);
         let shape = self.shape_of(node);
         let len = op.len();
         let acc = self.b.push(
@@ -761,8 +770,15 @@ pub(super) fn divide_kind(ca: i64, c0: i64) -> UnitKind {
     }
 }
 
-/// The integer linear operator of a float linear node with quantised weights and bias.
-fn linear_op(w: Vec<i64>, b: Vec<i64>, channels: usize, geometry: &LinearGeometry) -> LinearOp {
+/// The integer linear operator of a float linear node with quantised weights and bias
+/// (`structural` as the float node's).
+fn linear_op(
+    w: Vec<i64>,
+    b: Vec<i64>,
+    channels: usize,
+    geometry: &LinearGeometry,
+    structural: bool,
+) -> LinearOp {
     let taps = w.len() / channels;
     match geometry {
         LinearGeometry::Rows { positions } => LinearOp {
@@ -774,8 +790,12 @@ fn linear_op(w: Vec<i64>, b: Vec<i64>, channels: usize, geometry: &LinearGeometr
             positions: *positions,
             gather: (0..positions * taps).map(|i| Some(i as u32)).collect(),
             channel_major: false,
+            structural,
         },
-        LinearGeometry::Conv(conv) => conv.linear(channels, w, b),
+        LinearGeometry::Conv(conv) => LinearOp {
+            structural,
+            ..conv.linear(channels, w, b)
+        },
         LinearGeometry::Groups { gather } => LinearOp {
             channels,
             taps,
@@ -785,6 +805,7 @@ fn linear_op(w: Vec<i64>, b: Vec<i64>, channels: usize, geometry: &LinearGeometr
             positions: 1,
             gather: gather.iter().map(|&i| Some(i)).collect(),
             channel_major: true,
+            structural,
         },
     }
 }

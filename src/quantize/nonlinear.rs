@@ -155,6 +155,7 @@ impl Lowering<'_> {
             positions: 1,
             gather: (0..(rows * n) as u32).map(Some).collect(),
             channel_major: true,
+            structural: true,
         };
         self.b.push(name, Op::Linear(op), vec![x], vec![rows])
     }
