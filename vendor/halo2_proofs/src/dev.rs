@@ -31,6 +31,10 @@ pub use cost::proof_size_of;
 mod gates;
 pub use gates::CircuitGates;
 
+// zkinfer patch: cell-level checks of a `MockProver`'s assignment (under-constraint sweeps).
+mod cells;
+pub use cells::{AdviceCell, CellChecker, CellConstraint, ColumnQueries, ReadRandomness};
+
 mod tfp;
 pub use tfp::TracingFloorPlanner;
 
