@@ -64,6 +64,9 @@ struct Role {
     operand: bool,
 }
 
+/// A lookup lane's columns, before [`sweep`] tells input from output.
+const LOOKUP_LANE: &str = "lookup lane";
+
 /// Names a column by what queries it. zkinfer's chips have distinct signatures; an unknown one
 /// is named by its signature (and is not treated as an operand).
 fn role(gates: &[(&'static str, i32)], lookups: &[(usize, i32)], copy: bool) -> Role {
@@ -87,7 +90,7 @@ fn role(gates: &[(&'static str, i32)], lookups: &[(usize, i32)], copy: bool) -> 
         }
         (["product mac"], true, true, false) => ("product factor", true),
         (["product mac"], true, true, true) => ("product accumulator", false),
-        ([], false, true, _) if lookups.len() == 1 => ("lookup lane x or y", true),
+        ([], false, true, _) if lookups.len() == 1 => (LOOKUP_LANE, false),
         ([], true, true, _) => ("link column (no gate)", false),
         _ => {
             let mut s: Vec<String> = names.iter().map(|n| n.to_string()).collect();
@@ -284,12 +287,26 @@ fn sweep(
     });
     let usable = checker.prover().usable_rows();
     let columns = checker.prover().advice_columns();
-    let roles: Vec<Role> = (0..columns)
+    let mut roles: Vec<Role> = (0..columns)
         .map(|c| {
             let q = checker.column_queries(c);
             role(&q.gates, &q.lookups, q.copy)
         })
         .collect();
+    // A lookup lane allocates its input `x`, then its output `y`.
+    let mut lane_input = true;
+    for r in roles.iter_mut().filter(|r| r.name == LOOKUP_LANE) {
+        *r = Role {
+            name: if lane_input {
+                "lookup input x"
+            } else {
+                "lookup output y"
+            }
+            .into(),
+            operand: lane_input,
+        };
+        lane_input = !lane_input;
+    }
     // Drawn once: see `CellChecker::read_randomness`.
     let randomness: ReadRandomness<Fp> = checker.read_randomness(&mut rng);
     let shift = Fp::random(&mut rng);
@@ -575,15 +592,32 @@ fn private_values(compiled: &CompiledModel) -> PrivateValues {
         .chain(network.params.as_ref().map(|p| p.tensor))
         .collect();
     let mut cells = BTreeSet::new();
-    for (node, placement) in network.nodes.iter().zip(&layout.placements) {
-        if let (Op::Unit(op), &Placement::Unit { first_slot }) = (&node.op, placement) {
-            if private.contains(&node.inputs[0]) {
-                for i in 0..op.len() {
-                    let (row, lane) = layout.unit_slot(first_slot + i);
-                    cells.insert((lane, row));
-                }
+    for &tensor in &private {
+        // Each private value is operand `a` of exactly one unit (its range check) and read by
+        // nothing else, or different operators could see different values.
+        let mut reads = vec![0; network.tensors[tensor].len()];
+        for (node, placement) in network.nodes.iter().zip(&layout.placements) {
+            if !node.inputs.contains(&tensor) {
+                continue;
+            }
+            let (Op::Unit(op), &Placement::Unit { first_slot }) = (&node.op, placement) else {
+                panic!(
+                    "{}: a private value is read by a {}",
+                    node.name,
+                    node.op.kind_name()
+                )
+            };
+            assert_eq!(node.inputs, [tensor], "{}", node.name);
+            for (i, &a) in op.a.iter().enumerate() {
+                reads[a as usize] += 1;
+                let (row, lane) = layout.unit_slot(first_slot + i);
+                cells.insert((lane, row));
             }
         }
+        assert!(
+            reads.iter().all(|&r| r == 1),
+            "private values read {reads:?} times"
+        );
     }
     cells
 }
