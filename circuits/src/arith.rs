@@ -106,8 +106,11 @@ pub fn to_field<F: PrimeField>(value: i64) -> F {
 /// Maps a signed 128-bit integer into the field.
 pub fn to_field_wide<F: PrimeField>(value: i128) -> F {
     let magnitude = value.unsigned_abs();
-    let high = F::from((magnitude >> 64) as u64) * F::from(2).pow_vartime([64]);
-    let field = high + F::from(magnitude as u64);
+    let low = F::from(magnitude as u64);
+    let field = match (magnitude >> 64) as u64 {
+        0 => low,
+        high => F::from(high) * F::from(2).pow_vartime([64]) + low,
+    };
     if value < 0 {
         -field
     } else {

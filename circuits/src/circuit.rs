@@ -581,7 +581,14 @@ impl<S: Shape> NetworkCircuit<S> {
             self.layout.shape.tile_outputs,
         );
         let mut outputs: Vec<Option<Source<F>>> = vec![None; op.len()];
+        // The weight blocks of the operator's rows (consecutive from `first_row`), assigned a
+        // column at a time once every row is placed.
+        let block = tile_inputs * tile_outputs;
+        let mut blocks: Vec<i64> = Vec::new();
         for plan in tile_rows(op, tiling, first_row, tile_inputs, tile_outputs) {
+            if plan.row != first_row + blocks.len() / block {
+                return Err(Error::Synthesis);
+            }
             let used_inputs = plan
                 .segments
                 .last()
@@ -610,6 +617,11 @@ impl<S: Shape> NetworkCircuit<S> {
                 }
             }
             let weight_rows: Vec<&[i64]> = weights.iter().map(Vec::as_slice).collect();
+            let start = blocks.len();
+            blocks.resize(start + block, 0);
+            for (j, lane) in weights.iter().enumerate() {
+                blocks[start + j * tile_inputs..][..lane.len()].copy_from_slice(lane);
+            }
             let known = |values: Option<&Vec<i64>>, n: usize| -> Vec<Value<i64>> {
                 values.map_or_else(
                     || vec![Value::unknown(); n],
@@ -617,7 +629,7 @@ impl<S: Shape> NetworkCircuit<S> {
                 )
             };
             let values = witness.map(|w| &w.tile_rows[plan.row]);
-            let cells = dense.assign_row(
+            let cells = dense.assign_row_cells(
                 region,
                 plan.row,
                 &TileRow {
@@ -643,6 +655,9 @@ impl<S: Shape> NetworkCircuit<S> {
                 }
             }
         }
+        dense.assign_weights(region, first_row, blocks.len() / block, |r, j, i| {
+            blocks[r * block + j * tile_inputs + i]
+        })?;
         outputs
             .into_iter()
             .map(|o| o.ok_or(Error::Synthesis))

@@ -78,6 +78,34 @@ pub struct TileRowCells<F: PrimeField> {
     pub accumulators: Vec<AssignedCell<F, F>>,
 }
 
+/// Field elements of the small integers a tile's weight cells hold, converted once.
+struct FieldCache<F> {
+    /// `to_field(v)` at `v + CACHED / 2` for `|v| < CACHED / 2` (computed on first use).
+    values: Vec<Option<F>>,
+}
+
+/// Cached integers: weights plus [`WEIGHT_OFFSET`] lie in `[0, 2^16)` for 15-bit weights.
+const CACHED: i64 = 1 << 17;
+
+impl<F: PrimeField> Default for FieldCache<F> {
+    fn default() -> Self {
+        Self { values: Vec::new() }
+    }
+}
+
+impl<F: PrimeField> FieldCache<F> {
+    fn get(&mut self, value: i64) -> F {
+        let index = value + CACHED / 2;
+        if !(0..CACHED).contains(&index) {
+            return to_field(value);
+        }
+        if self.values.is_empty() {
+            self.values = vec![None; CACHED as usize];
+        }
+        *self.values[index as usize].get_or_insert_with(|| to_field(value))
+    }
+}
+
 /// The dense tile chip.
 #[derive(Clone, Debug)]
 pub struct DenseChip {
@@ -151,8 +179,49 @@ impl DenseChip {
         &self.config
     }
 
-    /// Assigns one tile row at `offset`.
+    /// Assigns one tile row at `offset`, its weights included.
     pub fn assign_row<F: PrimeField>(
+        &self,
+        region: &mut Region<'_, F>,
+        offset: usize,
+        row: &TileRow<'_>,
+    ) -> Result<TileRowCells<F>, Error> {
+        self.assign_weights(region, offset, 1, |_, j, i| {
+            row.weights
+                .get(j)
+                .and_then(|r| r.get(i))
+                .copied()
+                .unwrap_or(0)
+        })?;
+        self.assign_row_cells(region, offset, row)
+    }
+
+    /// The weight cells of `rows` consecutive tile rows from `offset`, assigned a column at a
+    /// time (one call per column instead of one per cell: key generation spends most of its
+    /// synthesis here). `weight(r, j, i)` is the weight of output lane `j` and input lane `i`
+    /// on row `offset + r` (0 for unused lanes). Every weight cell of an active row holds
+    /// `w + K` (so 0 for unused lanes is `K`).
+    pub fn assign_weights<F: PrimeField>(
+        &self,
+        region: &mut Region<'_, F>,
+        offset: usize,
+        rows: usize,
+        weight: impl Fn(usize, usize, usize) -> i64,
+    ) -> Result<(), Error> {
+        let mut values = Vec::with_capacity(rows);
+        let mut fields = FieldCache::<F>::default();
+        for (j, column) in self.config.weights.iter().enumerate() {
+            for (i, &cell) in column.iter().enumerate() {
+                values.clear();
+                values.extend((0..rows).map(|r| fields.get(weight(r, j, i) + WEIGHT_OFFSET)));
+                region.assign_fixed_values(cell, offset, &values)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Assigns one tile row at `offset` except its weights (see [`DenseChip::assign_weights`]).
+    pub fn assign_row_cells<F: PrimeField>(
         &self,
         region: &mut Region<'_, F>,
         offset: usize,
@@ -162,23 +231,6 @@ impl DenseChip {
         region.assign_fixed(|| "", c.active, offset, || Value::known(F::ONE))?;
         if row.chain {
             region.assign_fixed(|| "", c.chain, offset, || Value::known(F::ONE))?;
-        }
-        // Every weight cell of an active row holds w + K (so 0 for unused lanes is K).
-        for (j, column) in c.weights.iter().enumerate() {
-            for (i, &cell) in column.iter().enumerate() {
-                let w = row
-                    .weights
-                    .get(j)
-                    .and_then(|r| r.get(i))
-                    .copied()
-                    .unwrap_or(0);
-                region.assign_fixed(
-                    || "",
-                    cell,
-                    offset,
-                    || Value::known(to_field::<F>(w) + to_field::<F>(WEIGHT_OFFSET)),
-                )?;
-            }
         }
         for (j, &b) in row.bias.iter().enumerate() {
             if b != 0 {

@@ -373,6 +373,18 @@ impl<'r, F: Field> Region<'r, F> {
         })
     }
 
+    // zkinfer patch (new): fixed cells assigned a column segment at a time.
+    /// Assigns `values` to the fixed `column` at offsets `offset`, `offset + 1`, …: the same
+    /// as one [`Region::assign_fixed`] per value, without a call (and a cell returned) per value.
+    pub fn assign_fixed_values(
+        &mut self,
+        column: Column<Fixed>,
+        offset: usize,
+        values: &[F],
+    ) -> Result<(), Error> {
+        self.region.assign_fixed_values(column, offset, values)
+    }
+
     /// Constrains a cell to have a constant value.
     ///
     /// Returns an error if the cell is in a column where equality has not been enabled.

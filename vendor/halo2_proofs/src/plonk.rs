@@ -20,6 +20,8 @@ mod assigned;
 mod bilinear;
 mod circuit;
 mod error;
+// zkinfer patch: the check of stored key commitments without the fixed columns.
+mod key_check;
 mod keygen;
 mod lookup;
 pub(crate) mod permutation;

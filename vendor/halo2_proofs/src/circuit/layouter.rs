@@ -101,6 +101,23 @@ pub trait RegionLayouter<F: Field>: fmt::Debug {
         to: &'v mut (dyn FnMut() -> Value<Assigned<F>> + 'v),
     ) -> Result<Cell, Error>;
 
+    // zkinfer patch (new, provided): fixed cells assigned a column segment at a time.
+    /// Assigns `values` to the fixed `column` at offsets `offset`, `offset + 1`, …: the same as
+    /// one [`RegionLayouter::assign_fixed`] per value, which this default does.
+    fn assign_fixed_values(
+        &mut self,
+        column: Column<Fixed>,
+        offset: usize,
+        values: &[F],
+    ) -> Result<(), Error> {
+        for (i, &value) in values.iter().enumerate() {
+            self.assign_fixed(&|| String::new(), column, offset + i, &mut || {
+                Value::known(Assigned::Trivial(value))
+            })?;
+        }
+        Ok(())
+    }
+
     /// Constrains a cell to have a constant value.
     ///
     /// Returns an error if the cell is in a column where equality has not been enabled.

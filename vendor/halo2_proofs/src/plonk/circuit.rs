@@ -426,6 +426,22 @@ pub trait Assignment<F: Field> {
         to: Value<Assigned<F>>,
     ) -> Result<(), Error>;
 
+    // zkinfer patch (new, provided): fixed cells assigned a column segment at a time.
+    /// Assigns `values` to the fixed `column` at rows `row`, `row + 1`, …: the same as one
+    /// [`Assignment::assign_fixed`] per value (which this default does), in one call that key
+    /// generation and the prover can serve without a call per cell.
+    fn assign_fixed_values(
+        &mut self,
+        column: Column<Fixed>,
+        row: usize,
+        values: &[F],
+    ) -> Result<(), Error> {
+        for (i, &value) in values.iter().enumerate() {
+            self.assign_fixed(|| "", column, row + i, || Value::known(value))?;
+        }
+        Ok(())
+    }
+
     /// Creates a new (sub)namespace and enters into it.
     ///
     /// Not intended for downstream consumption; use [`Layouter::namespace`] instead.

@@ -17,8 +17,8 @@ use super::{
 use crate::{
     arithmetic::CurveAffine,
     circuit::Value,
+    // zkinfer patch: no `batch_invert_assigned` (fixed cells are stored evaluated).
     poly::{
-        batch_invert_assigned,
         commitment::{Blind, Params},
         EvaluationDomain,
     },
@@ -52,7 +52,11 @@ where
 #[derive(Debug)]
 struct Assembly<F: Field> {
     k: u32,
-    fixed: Vec<Polynomial<Assigned<F>, LagrangeCoeff>>,
+    // zkinfer patch: each fixed cell is stored evaluated (`Assigned::evaluate`, which gives the
+    // value `batch_invert_assigned` gave) instead of as an `Assigned<F>` inverted in a batch
+    // after the synthesis: half the memory and no second pass. Circuits assign rational values
+    // to fixed cells rarely, if ever, so batching their inversions saves nothing.
+    fixed: Vec<Polynomial<F, LagrangeCoeff>>,
     permutation: permutation::keygen::Assembly,
     selectors: Vec<Vec<bool>>,
     // A range of available rows for assignment and copies.
@@ -134,7 +138,7 @@ impl<F: Field> Assignment<F> for Assembly<F> {
             .fixed
             .get_mut(column.index())
             .and_then(|v| v.get_mut(row))
-            .ok_or(Error::BoundsFailure)? = to().into_field().assign()?;
+            .ok_or(Error::BoundsFailure)? = to().into_field().assign()?.evaluate();
 
         Ok(())
     }
@@ -169,11 +173,31 @@ impl<F: Field> Assignment<F> for Assembly<F> {
             .get_mut(column.index())
             .ok_or(Error::BoundsFailure)?;
 
-        let filler = to.assign()?;
+        let filler = to.assign()?.evaluate();
         for row in self.usable_rows.clone().skip(from_row) {
             col[row] = filler;
         }
 
+        Ok(())
+    }
+
+    // zkinfer patch: a column segment copied at once (see `Assignment::assign_fixed_values`).
+    fn assign_fixed_values(
+        &mut self,
+        column: Column<Fixed>,
+        row: usize,
+        values: &[F],
+    ) -> Result<(), Error> {
+        let end = row + values.len();
+        if !values.is_empty()
+            && (!self.usable_rows.contains(&row) || !self.usable_rows.contains(&(end - 1)))
+        {
+            return Err(Error::not_enough_rows_available(self.k));
+        }
+        self.fixed
+            .get_mut(column.index())
+            .ok_or(Error::BoundsFailure)?[..][row..end]
+            .copy_from_slice(values);
         Ok(())
     }
 
@@ -219,7 +243,7 @@ where
 
     let mut assembly: Assembly<C::Scalar> = Assembly {
         k: params.k,
-        fixed: vec![domain.empty_lagrange_assigned(); cs.num_fixed_columns],
+        fixed: vec![domain.empty_lagrange(); cs.num_fixed_columns],
         permutation: permutation::keygen::Assembly::new(params.n as usize, &cs.permutation),
         selectors: vec![vec![false; params.n as usize]; cs.num_selectors],
         usable_rows: 0..params.n as usize - (cs.blinding_factors() + 1),
@@ -234,7 +258,7 @@ where
         cs.constants.clone(),
     )?;
 
-    let mut fixed = batch_invert_assigned(assembly.fixed);
+    let mut fixed = assembly.fixed;
     let (cs, selector_polys) = cs.compress_selectors(assembly.selectors);
     fixed.extend(
         selector_polys

@@ -370,6 +370,16 @@ pub fn create_proof_with_shared_blinding<
                     Ok(())
                 }
 
+                // zkinfer patch: fixed segments are ignored at once, like single fixed cells.
+                fn assign_fixed_values(
+                    &mut self,
+                    _: Column<Fixed>,
+                    _: usize,
+                    _: &[F],
+                ) -> Result<(), Error> {
+                    Ok(())
+                }
+
                 fn push_namespace<NR, N>(&mut self, _: N)
                 where
                     NR: Into<String>,

@@ -24,6 +24,7 @@ use rand_core::Rng;
 
 use super::{
     circuit::{Circuit, ConstraintSystem},
+    key_check::{combine, Combined},
     keygen::{assemble, finish_pk, map_tasks, Assembled},
     permutation, Error, ProvingKey, VerifyingKey,
 };
@@ -114,15 +115,41 @@ pub fn keygen_vk_from_commitments<C, ConcreteCircuit>(
     params: &Params<C>,
     circuit: &ConcreteCircuit,
     stored: &KeyCommitments<C>,
-    rng: impl Rng,
+    mut rng: impl Rng,
 ) -> Result<VerifyingKey<C>, StoredKeyError>
 where
     C: CurveAffine,
     C::Scalar: FromUniformBytes<64>,
     ConcreteCircuit: Circuit<C::Scalar>,
 {
-    let (Assembled { domain, cs, .. }, _) = assemble_checked(params, circuit, stored, rng)?;
-    Ok(stored_vk(domain, cs, stored))
+    // The sum of the columns is formed during the synthesis, without storing the columns (see
+    // `key_check`), unless the circuit assigns a fixed cell twice.
+    let counts = (stored.fixed.len(), stored.permutation.len());
+    match combine(params, circuit, counts, &mut rng)? {
+        Combined::Sum {
+            combined,
+            weights,
+            domain,
+            cs,
+        } => {
+            compare(params, &combined, &weights, stored)?;
+            Ok(stored_vk(domain, cs, stored))
+        }
+        Combined::Count {
+            what,
+            expected,
+            found,
+        } => Err(StoredKeyError::Count {
+            what,
+            expected,
+            found,
+        }),
+        Combined::Reassigned => {
+            let (Assembled { domain, cs, .. }, _) =
+                assemble_checked(params, circuit, stored, rng)?;
+            Ok(stored_vk(domain, cs, stored))
+        }
+    }
 }
 
 /// Builds the proving key of `circuit` (and the verifying key inside it) from stored
@@ -250,12 +277,6 @@ fn check_commitments<C: CurveAffine>(
     }
     let polys: Vec<&Polynomial<C::Scalar, LagrangeCoeff>> =
         fixed.iter().chain(permutations).collect();
-    let commitments: Vec<C> = stored
-        .fixed
-        .iter()
-        .chain(&stored.permutation)
-        .copied()
-        .collect();
     let weights: Vec<C::Scalar> = polys.iter().map(|_| C::Scalar::random(&mut rng)).collect();
 
     let mut combined = vec![C::Scalar::ZERO; params.n as usize];
@@ -268,14 +289,30 @@ fn check_commitments<C: CurveAffine>(
             }
         }
     });
-    let combined = domain.lagrange_from_vec(combined);
+    compare(params, &domain.lagrange_from_vec(combined), &weights, stored)
+}
+
+/// Checks `Commit(combined; Σ rᵢ·b) = Σ rᵢ·Cᵢ` for the stored fixed and permutation
+/// commitments `Cᵢ` (in that order) and the weights `rᵢ` that formed `combined`.
+fn compare<C: CurveAffine>(
+    params: &Params<C>,
+    combined: &Polynomial<C::Scalar, LagrangeCoeff>,
+    weights: &[C::Scalar],
+    stored: &KeyCommitments<C>,
+) -> Result<(), StoredKeyError> {
+    let commitments: Vec<C> = stored
+        .fixed
+        .iter()
+        .chain(&stored.permutation)
+        .copied()
+        .collect();
     // Every stored commitment carries `Blind::default()` (a blind of one): the combination
     // carries the sum of the weights.
     let blind = weights.iter().fold(C::Scalar::ZERO, |sum, w| {
         sum + *w * Blind::<C::Scalar>::default().0
     });
-    let expected = params.commit_lagrange(&combined, Blind(blind));
-    let found = best_multiexp(&weights, &commitments);
+    let expected = params.commit_lagrange(combined, Blind(blind));
+    let found = best_multiexp(weights, &commitments);
     if expected.to_affine() == found.to_affine() {
         Ok(())
     } else {

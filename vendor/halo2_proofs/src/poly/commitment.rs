@@ -319,6 +319,66 @@ impl<C: CurveAffine> Params<C> {
     }
 }
 
+// zkinfer patch: a second file format for the parameters, with affine coordinates instead of
+// compressed points, so that reading costs a curve check per point instead of a square root
+// (about 25 ms instead of 0.4 s for k = 13). `write`/`read` are unchanged.
+impl<C: CurveAffine> Params<C> {
+    /// Writes the parameters with uncompressed points: `k`, then the `x` and `y` coordinates of
+    /// every point of `g`, `g_lagrange`, `w` and `u` (all zero for the identity).
+    pub fn write_uncompressed<W: io::Write>(&self, writer: &mut W) -> io::Result<()> {
+        writer.write_all(&self.k.to_le_bytes())?;
+        for point in self.g.iter().chain(&self.g_lagrange).chain([&self.w, &self.u]) {
+            let (x, y) = Option::from(point.coordinates())
+                .map_or((C::Base::ZERO, C::Base::ZERO), |c: crate::arithmetic::Coordinates<C>| {
+                    (*c.x(), *c.y())
+                });
+            writer.write_all(x.to_repr().as_ref())?;
+            writer.write_all(y.to_repr().as_ref())?;
+        }
+        Ok(())
+    }
+
+    /// Reads parameters written by [`Params::write_uncompressed`]. Every point must lie on the
+    /// curve (or be the identity, written as zeros), as decompression would guarantee.
+    pub fn read_uncompressed<R: io::Read>(reader: &mut R) -> io::Result<Self> {
+        let mut k = [0u8; 4];
+        reader.read_exact(&mut k[..])?;
+        let k = u32::from_le_bytes(k);
+        if k > 32 {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "k is too large"));
+        }
+        let n: u64 = 1 << k;
+        let mut read_point = || -> io::Result<C> {
+            let mut coordinate = || -> io::Result<C::Base> {
+                let mut repr = <C::Base as PrimeField>::Repr::default();
+                reader.read_exact(repr.as_mut())?;
+                Option::from(C::Base::from_repr(repr)).ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::InvalidData, "invalid field element")
+                })
+            };
+            let (x, y) = (coordinate()?, coordinate()?);
+            if bool::from(x.is_zero() & y.is_zero()) {
+                return Ok(C::identity());
+            }
+            Option::from(C::from_xy(x, y))
+                .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "point not on the curve"))
+        };
+        let g = (0..n).map(|_| read_point()).collect::<Result<Vec<_>, _>>()?;
+        let g_lagrange = (0..n).map(|_| read_point()).collect::<Result<Vec<_>, _>>()?;
+        let w = read_point()?;
+        let u = read_point()?;
+        Ok(Params {
+            k,
+            n,
+            g,
+            g_lagrange,
+            w,
+            u,
+            tables: Arc::default(),
+        })
+    }
+}
+
 /// Wrapper type around a blinding factor.
 #[derive(Copy, Clone, Eq, PartialEq, Debug)]
 pub struct Blind<F>(pub F);

@@ -434,6 +434,29 @@ impl<'r, 'a, F: Field, CS: Assignment<F> + 'a> RegionLayouter<F>
         })
     }
 
+    // zkinfer patch: one call down to the assignment for a column segment.
+    fn assign_fixed_values(
+        &mut self,
+        column: Column<Fixed>,
+        offset: usize,
+        values: &[F],
+    ) -> Result<(), Error> {
+        if values.is_empty() {
+            return Ok(());
+        }
+        if let Some(shape) = &mut self.shape {
+            shape.record(
+                Column::<Any>::from(column).into(),
+                offset + values.len() - 1,
+            );
+        }
+        self.layouter.cs.assign_fixed_values(
+            column,
+            *self.layouter.regions[*self.region_index] + offset,
+            values,
+        )
+    }
+
     fn constrain_constant(&mut self, cell: Cell, constant: Assigned<F>) -> Result<(), Error> {
         self.constants.push((constant, cell));
         Ok(())
