@@ -355,3 +355,93 @@ fn the_cli_stores_keys_and_rebuilds_a_damaged_one() {
     assert!(ok, "{err}");
     assert!(!cache.join("keys").exists());
 }
+
+/// A circuit whose one region assigns fixed cells twice when `overwrite` is set (key generation
+/// keeps the last value), once with `assign_fixed_values` and once cell by cell.
+#[derive(Clone, Default)]
+struct Overwriting {
+    overwrite: bool,
+}
+
+impl halo2_proofs::plonk::Circuit<Fp> for Overwriting {
+    type Config = (
+        halo2_proofs::plonk::Column<halo2_proofs::plonk::Fixed>,
+        halo2_proofs::plonk::Column<halo2_proofs::plonk::Advice>,
+        halo2_proofs::plonk::Selector,
+    );
+    type FloorPlanner = halo2_proofs::circuit::SimpleFloorPlanner;
+
+    fn without_witnesses(&self) -> Self {
+        self.clone()
+    }
+
+    fn configure(meta: &mut halo2_proofs::plonk::ConstraintSystem<Fp>) -> Self::Config {
+        let (fixed, advice, q) = (meta.fixed_column(), meta.advice_column(), meta.selector());
+        meta.enable_equality(advice);
+        meta.create_gate("advice equals fixed", |meta| {
+            let q = meta.query_selector(q);
+            let f = meta.query_fixed(fixed);
+            let a = meta.query_advice(advice, halo2_proofs::poly::Rotation::cur());
+            vec![q * (f - a)]
+        });
+        (fixed, advice, q)
+    }
+
+    fn synthesize(
+        &self,
+        (fixed, advice, q): Self::Config,
+        mut layouter: impl halo2_proofs::circuit::Layouter<Fp>,
+    ) -> Result<(), halo2_proofs::plonk::Error> {
+        use halo2_proofs::circuit::Value;
+        layouter.assign_region(
+            || "cells",
+            |mut region| {
+                let values: Vec<Fp> = (1..=8u64).map(Fp::from).collect();
+                if self.overwrite {
+                    region.assign_fixed_values(fixed, 0, &[Fp::from(99); 8])?;
+                    region.assign_fixed(|| "", fixed, 3, || Value::known(Fp::from(77)))?;
+                }
+                region.assign_fixed_values(fixed, 0, &values)?;
+                for (row, value) in values.iter().enumerate() {
+                    q.enable(&mut region, row)?;
+                    region.assign_advice(|| "", advice, row, || Value::known(*value))?;
+                }
+                Ok(())
+            },
+        )
+    }
+}
+
+#[test]
+fn a_circuit_assigning_fixed_cells_twice_is_checked_like_any_other() {
+    // The verifier's check adds fixed cells into one sum as they are assigned; a circuit that
+    // overwrites cells takes the slower path that stores the columns, and both paths accept
+    // exactly the generated commitments.
+    let params = params(5);
+    for overwrite in [false, true] {
+        let circuit = Overwriting { overwrite };
+        let vk = keygen_vk(&params, &circuit).unwrap();
+        let good = vk.key_commitments();
+        let rebuilt = keygen_vk_from_commitments(&params, &circuit, &good, rng()).unwrap();
+        assert_eq!(pinned(&rebuilt), pinned(&vk));
+        // The same values with and without overwriting: the same key.
+        assert_eq!(
+            pinned(&vk),
+            pinned(
+                &keygen_vk(
+                    &params,
+                    &Overwriting {
+                        overwrite: !overwrite
+                    }
+                )
+                .unwrap()
+            )
+        );
+        for (what, bad) in tamperings(&good) {
+            assert!(
+                keygen_vk_from_commitments(&params, &circuit, &bad, rng()).is_err(),
+                "{what} (overwrite {overwrite})"
+            );
+        }
+    }
+}
