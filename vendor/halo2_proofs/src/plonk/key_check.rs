@@ -284,12 +284,12 @@ impl<F: Field> Assignment<F> for Combining<F> {
             self.reassigned |= self.assigned[word] & mask != 0;
             self.assigned[word] |= mask;
         }
-        // A long segment (a dense tile's weight column) is added by several threads.
-        parallelize(&mut self.combined[row..end], |chunk, start| {
-            for (acc, value) in chunk.iter_mut().zip(&values[start..]) {
-                *acc += *value * weight;
-            }
-        });
+        // On the calling thread: a segment is one column of one operator's rows (thousands of
+        // cells at most), too short to pay for waking other threads (measured: the scheduler
+        // took a fifth of a `zkinfer verify`).
+        for (acc, value) in self.combined[row..end].iter_mut().zip(values) {
+            *acc += *value * weight;
+        }
         Ok(())
     }
 
