@@ -2,6 +2,7 @@
 //! claim, provers and verifiers of the whole model or of each slice.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use halo2_proofs::poly::commitment::Params;
@@ -57,6 +58,8 @@ pub struct Keys {
     sliced_verifiers: Memo<Option<Claim>, Arc<SlicedVerifier>>,
     /// Held while keys are built, so two threads never build the same key twice.
     building: Mutex<()>,
+    /// Provers and verifiers built so far.
+    built: AtomicUsize,
 }
 
 impl Keys {
@@ -78,6 +81,7 @@ impl Keys {
             verifiers: Memo::new(),
             sliced_verifiers: Memo::new(),
             building: Mutex::new(()),
+            built: AtomicUsize::new(0),
         }
     }
 
@@ -117,7 +121,14 @@ impl Keys {
         if let Some(value) = memo.get(key) {
             return Ok(value);
         }
-        Ok(memo.insert(key.clone(), make()?))
+        let value = make()?;
+        self.built.fetch_add(1, Ordering::Relaxed);
+        Ok(memo.insert(key.clone(), value))
+    }
+
+    /// How many provers and verifiers (of the model, a claim or a slice) were built so far.
+    pub fn built(&self) -> usize {
+        self.built.load(Ordering::Relaxed)
     }
 
     /// The public parameters for `k` (loaded from, or generated into, the cache).

@@ -360,6 +360,12 @@ impl NativeModel {
             .map(|v| v.to_string())
     }
 
+    /// How many provers and verifiers this object has built (each is built once and kept).
+    #[getter]
+    fn keys_built(&self) -> usize {
+        self.keys.built()
+    }
+
     /// Forgets the keys built so far (to free memory); later calls build them again.
     fn clear_keys(&self) {
         self.keys.clear();

@@ -9,7 +9,7 @@ The package mirrors the Rust library::
     outputs = model.run(sample)                  # quantised inference, no proof
     proof = model.prove(sample)                  # keys are built once and kept by `model`
     verified = model.verify(proof)               # what the proof establishes
-    open("proof.json", "wb").write(proof.to_json())   # `zkinfer verify model.zkm proof.json` accepts it
+    open("proof.json", "wb").write(proof.to_json())  # `zkinfer verify model.zkm proof.json` accepts
 
 Inputs are nested lists, numpy arrays or tuples of numbers (flattened row-major), or the path
 of an input JSON file (``{"input_data": [[...], ...]}``). Errors are exceptions derived from
@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, List, Optional, Sequence, Union
+from typing import Any, Iterable, List, Optional, Union
 
 from . import _native
 from ._native import (
@@ -400,6 +400,12 @@ class Model:
         if prove_runs < 1:
             raise ValueError("prove_runs must be at least 1")
         return json.loads(self._native.bench(_one_sample(input, self.input_len), prove_runs))
+
+    @property
+    def keys_built(self) -> int:
+        """How many provers and verifiers (of the model, of a claim's circuit, of a slice) this
+        object has built so far: each is built once, when first needed, and kept."""
+        return self._native.keys_built
 
     def clear_keys(self) -> None:
         """Frees the keys built so far (they are built again when needed)."""

@@ -124,12 +124,13 @@ def _printer(total_slices: Optional[int], inputs: int) -> Callable[[dict], None]
 class ProverPool:
     """Ray actors that prove slices or whole proofs, each keeping the keys it built.
 
-    ``num_workers`` actors (default: one per CPU of the cluster, at most the number of slices
-    of the first model proven... fixed at creation: default ``int(ray.cluster_resources()
-    ["CPU"] // cpus_per_worker)``), each reserving ``cpus_per_worker`` CPUs and running the
-    prover on that many threads (``RAYON_NUM_THREADS``). On a cluster of several machines, set
-    ``cpus_per_worker`` to the cores of a machine to run one worker per machine.
-    ``max_retries``: how often Ray restarts a dead worker and retries its task.
+    ``num_workers`` actors (default: the cluster's CPUs ÷ ``cpus_per_worker``), each reserving
+    ``cpus_per_worker`` CPUs and running the prover on that many threads
+    (``RAYON_NUM_THREADS``). On a cluster of several machines, set ``cpus_per_worker`` to the
+    cores of a machine to run one worker per machine. ``cache_dir`` and ``key_cache`` choose
+    where workers cache parameters and key commitments (on their own node). ``max_retries``:
+    how often Ray restarts a dead worker and retries its task. Ray is initialised (locally)
+    if it is not yet.
     """
 
     def __init__(
@@ -143,6 +144,7 @@ class ProverPool:
     ):
         if cpus_per_worker < 1:
             raise ValueError("cpus_per_worker must be at least 1")
+        _connect(None)
         if num_workers is None:
             cpus = int(ray.cluster_resources().get("CPU", 1))
             num_workers = max(1, cpus // cpus_per_worker)
@@ -155,7 +157,9 @@ class ProverPool:
             runtime_env={"env_vars": {"RAYON_NUM_THREADS": str(cpus_per_worker)}},
         )
         cache = None if cache_dir is None else os.fspath(cache_dir)
-        self._workers = [_Worker.options(**options).remote(cache, key_cache) for _ in range(num_workers)]
+        self._workers = [
+            _Worker.options(**options).remote(cache, key_cache) for _ in range(num_workers)
+        ]
         self._models: Dict[str, Tuple[zkinfer.Model, Any, List[int]]] = {}
         self._lock = threading.Lock()
         self._next = 0
@@ -192,7 +196,10 @@ class ProverPool:
         key = hashlib.blake2b(data, digest_size=16).hexdigest()
         with self._lock:
             if key not in self._models:
-                loaded = model if isinstance(model, zkinfer.Model) else zkinfer.Model.from_json(data)
+                if isinstance(model, zkinfer.Model):
+                    loaded = model
+                else:
+                    loaded = zkinfer.Model.from_json(data)
                 summaries = loaded.slice_summaries or []
                 owners = _assign([s["predicted_prove_ms"] for s in summaries], self.num_workers)
                 self._models[key] = (loaded, ray.put(data), owners)
@@ -239,13 +246,14 @@ class ProverPool:
                 secret = zkinfer.link_secret()
                 for s in range(loaded.slices):
                     worker = self._workers[owners[s]]
-                    ref_part = worker.prove.remote(key, data, sample, claim, s, secret, (n, s), events)
-                    tasks.append((n, s, ref_part))
+                    part = worker.prove.remote(key, data, sample, claim, s, secret, (n, s), events)
+                    tasks.append((n, s, part))
             else:
                 with self._lock:
                     worker = self._workers[self._next % len(self._workers)]
                     self._next += 1
-                tasks.append((n, None, worker.prove.remote(key, data, sample, claim, None, None, (n, None), events)))
+                whole = worker.prove.remote(key, data, sample, claim, None, None, (n, None), events)
+                tasks.append((n, None, whole))
         results = _gather([t[2] for t in tasks], events, report)
         proofs: List[List[zkinfer.Proof]] = [[] for _ in samples]
         for (n, _, _), data_bytes in zip(tasks, results):
@@ -255,7 +263,9 @@ class ProverPool:
         return [parts[0] for parts in proofs]
 
 
-def _progress(progress: Progress, slices: Optional[int], inputs: int) -> Optional[Callable[[dict], None]]:
+def _progress(
+    progress: Progress, slices: Optional[int], inputs: int
+) -> Optional[Callable[[dict], None]]:
     if progress is True:
         return _printer(slices, inputs)
     if callable(progress):
@@ -313,7 +323,11 @@ def _connect(address: Optional[str]) -> None:
 
 
 def default_pool(
-    address: Optional[str] = None, *, num_workers: Optional[int] = None, cpus_per_worker: int = 1, **options: Any
+    address: Optional[str] = None,
+    *,
+    num_workers: Optional[int] = None,
+    cpus_per_worker: int = 1,
+    **options: Any,
 ) -> ProverPool:
     """The pool :func:`prove` and :func:`prove_many` use: made on first use and kept (with its
     workers' keys) for later calls with the same settings in the same Ray session."""
@@ -323,7 +337,8 @@ def default_pool(
     settings = (session, num_workers, cpus_per_worker, tuple(sorted(options.items())))
     pool = _default.get(settings)
     if pool is None:
-        pool = _default[settings] = ProverPool(num_workers, cpus_per_worker=cpus_per_worker, **options)
+        pool = ProverPool(num_workers, cpus_per_worker=cpus_per_worker, **options)
+        _default[settings] = pool
     return pool
 
 
@@ -362,7 +377,9 @@ def prove(
     ``max_retries``, choose the workers (see :class:`ProverPool`).
     """
     if pool is None:
-        pool = default_pool(address, num_workers=num_workers, cpus_per_worker=cpus_per_worker, **options)
+        pool = default_pool(
+            address, num_workers=num_workers, cpus_per_worker=cpus_per_worker, **options
+        )
     return pool.prove(model_path, input, claim=claim, progress=progress)
 
 
@@ -386,5 +403,7 @@ def prove_many(
     on its own worker as in :func:`prove`. Other arguments as :func:`prove`.
     """
     if pool is None:
-        pool = default_pool(address, num_workers=num_workers, cpus_per_worker=cpus_per_worker, **options)
+        pool = default_pool(
+            address, num_workers=num_workers, cpus_per_worker=cpus_per_worker, **options
+        )
     return pool.prove_many(model_path, inputs, claim=claim, progress=progress)
