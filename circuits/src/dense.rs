@@ -78,14 +78,15 @@ pub struct TileRowCells<F: PrimeField> {
     pub accumulators: Vec<AssignedCell<F, F>>,
 }
 
-/// Field elements of the small integers a tile's weight cells hold, converted once.
+/// Field elements of the integers a tile's weight cells hold (`w + K`), converted once per
+/// operator.
 struct FieldCache<F> {
-    /// `to_field(v)` at `v + CACHED / 2` for `|v| < CACHED / 2` (computed on first use).
+    /// `to_field(v)` at `v − (K − CACHED / 2)` for `|v − K| < CACHED / 2`, filled on first use.
     values: Vec<Option<F>>,
 }
 
-/// Cached integers: weights plus [`WEIGHT_OFFSET`] lie in `[0, 2^16)` for 15-bit weights.
-const CACHED: i64 = 1 << 17;
+/// Cached values around [`WEIGHT_OFFSET`]: every weight of up to 14 bits (the default).
+const CACHED: i64 = 1 << 14;
 
 impl<F: PrimeField> Default for FieldCache<F> {
     fn default() -> Self {
@@ -95,7 +96,7 @@ impl<F: PrimeField> Default for FieldCache<F> {
 
 impl<F: PrimeField> FieldCache<F> {
     fn get(&mut self, value: i64) -> F {
-        let index = value + CACHED / 2;
+        let index = value - (WEIGHT_OFFSET - CACHED / 2);
         if !(0..CACHED).contains(&index) {
             return to_field(value);
         }
