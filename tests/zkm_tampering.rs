@@ -19,10 +19,10 @@ use std::sync::LazyLock;
 
 use serde_json::{json, Value};
 use zkinfer::{CompileOptions, CompiledModel, QuantizeOptions, QuantizedModel, ShapeKind};
-use zkinfer_circuits::arith::digits;
 use zkinfer_circuits::layout::Placement;
+use zkinfer_circuits::testing::claimed_unit;
 use zkinfer_circuits::unit::UnitWitness;
-use zkinfer_circuits::{CircuitWitness, Network, Op, Trace, UnitKind, UnitMode};
+use zkinfer_circuits::{CircuitWitness, Network, Op, Trace, UnitMode};
 
 /// A compiled fixture, its model file as JSON, and the forward pass of its first input.
 struct Fixture {
@@ -208,19 +208,6 @@ fn forge_unit(
     Some(model.mock_check(&witness, &witness.public))
 }
 
-/// The unit witness of `kind` on operands `a`, `b` claiming quotient `q` and remainder `r`
-/// (unscaled: divide and square-root modes).
-fn claimed(kind: &UnitKind, a: i64, b: i64, q: i64, r: i64) -> UnitWitness {
-    UnitWitness {
-        a,
-        b,
-        y: kind.output(q, b),
-        z: r,
-        quotient: digits(i128::from(q + 2048)),
-        remainder: digits(i128::from(r)),
-    }
-}
-
 /// Asserts that `from_json` refuses `json` with a message naming `node` and containing every
 /// one of `words`; on acceptance, `forge` tries to show what the accepted model lets through.
 #[track_caller]
@@ -337,7 +324,7 @@ fn forge_lower_quotient(model: &CompiledModel, input: &[i64], name: &str) -> Str
         if q2 < 0 || r2 >= 1 << 12 {
             continue;
         }
-        let forged = claimed(kind, a, b, q2, r2);
+        let forged = claimed_unit(kind, a, b, q2, r2);
         if let Some(Ok(())) = forge_unit(model, input, node, element, forged) {
             return format!(
                 "a witness claiming {name}[{element}] = {q2} (remainder {r2}) instead of {q} \

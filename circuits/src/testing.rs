@@ -4,9 +4,11 @@ use std::collections::BTreeSet;
 
 use halo2_proofs::dev::VerifyFailure;
 
+use crate::arith::digits;
 use crate::builder::{dense, NetworkBuilder};
 use crate::network::Network;
 use crate::ops::{Op, UnitKind, UnitOp};
+use crate::unit::UnitWitness;
 
 /// The names of the gates whose constraints failed, plus `"permutation"` when a copy constraint
 /// failed and `"lookup"` when a lookup failed. Empty when the circuit is satisfied.
@@ -70,4 +72,17 @@ pub fn dense_then_rescale(inputs: usize, weights: Vec<i64>, bias: Vec<i64>, shif
         vec![outputs],
     );
     b.finish(y)
+}
+
+/// The unit witness of `kind` on operands `a`, `b` claiming quotient `q` and (unscaled)
+/// remainder `r`: how a forged division or square root is written in tests.
+pub fn claimed_unit(kind: &UnitKind, a: i64, b: i64, q: i64, r: i64) -> UnitWitness {
+    UnitWitness {
+        a,
+        b,
+        y: kind.output(q, b),
+        z: r,
+        quotient: digits(i128::from(q + 2048)),
+        remainder: digits(i128::from(r)),
+    }
 }

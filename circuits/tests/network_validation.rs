@@ -10,12 +10,11 @@ use std::sync::Arc;
 use halo2_proofs::dev::{MockProver, VerifyFailure};
 use pasta_curves::Fp;
 use zkinfer_circuits::{
-    arith::digits,
     builder::{dense, NetworkBuilder},
     ops::{GatherOp, TableOp},
     shape::{Shape, Tiny},
     split::split_nodes,
-    testing::assert_rejected_by,
+    testing::{assert_rejected_by, claimed_unit},
     unit::UnitWitness,
     CircuitWitness, FunctionTable, Layout, Network, NetworkCircuit, NetworkError, Op, TensorId,
     UnitKind, UnitMode, UnitOp,
@@ -75,18 +74,6 @@ fn unit(a: Vec<u32>, b: Vec<u32>, kind: UnitKind, with_remainder: bool) -> Op {
         kind_of: Vec::new(),
         with_remainder,
     })
-}
-
-/// The unit witness claiming quotient `q` and (unscaled) remainder `r`.
-fn claimed(kind: &UnitKind, a: i64, b: i64, q: i64, r: i64) -> UnitWitness {
-    UnitWitness {
-        a,
-        b,
-        y: kind.output(q, b),
-        z: r,
-        quotient: digits(i128::from(q + 2048)),
-        remainder: digits(i128::from(r)),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -231,12 +218,12 @@ fn forge_division(
             k.mode = UnitMode::Divide;
             k.ca = 64;
         });
-        let forged = claimed(&divide, honest.a, b, q - 1, honest.z + b);
+        let forged = claimed_unit(&divide, honest.a, b, q - 1, honest.z + b);
         if let Some(check) = check {
             // A check that fails: its quotient v = ca·r + cb·b + c0, claimed as it is.
             let v = check.ca * forged.z + check.cb * b + check.c0;
             w.units[8 + element] = UnitWitness::honest(&check, forged.z, b)
-                .unwrap_or_else(|_| claimed(&check, forged.z, b, v, 0));
+                .unwrap_or_else(|_| claimed_unit(&check, forged.z, b, v, 0));
         }
         w.units[4 + element] = forged;
         w.public[4 + element] = q - 1;
@@ -415,11 +402,11 @@ fn forge_root(checked: bool) -> impl FnOnce(&Layout, &mut CircuitWitness) {
     move |_, w| {
         let honest = w.units[4].clone();
         let q = honest.quotient();
-        let forged = claimed(&sqrt_kind(), honest.a, 0, q - 1, honest.z + 2 * q - 1);
+        let forged = claimed_unit(&sqrt_kind(), honest.a, 0, q - 1, honest.z + 2 * q - 1);
         if checked {
             // 2(σ − 1) − (r + 2σ − 1) = −r − 1, claimed as it is.
             let v = 2 * forged.y - forged.z;
-            w.units[8] = claimed(&root_check(), forged.y, forged.z, v, 0);
+            w.units[8] = claimed_unit(&root_check(), forged.y, forged.z, v, 0);
         }
         w.units[4] = forged;
         w.public[4] = q - 1;

@@ -149,17 +149,21 @@ struct Combining<F: Field> {
 }
 
 impl<F: Field> Combining<F> {
-    /// Adds `value` at `row` of fixed `column` to the sum (once per cell).
-    fn add(&mut self, column: usize, row: usize, value: F) -> Result<(), Error> {
+    /// Adds `values` at rows `row`, `row + 1`, … of fixed `column` to the sum, noting cells
+    /// assigned before.
+    fn add(&mut self, column: usize, row: usize, values: &[F]) -> Result<(), Error> {
         let weight = *self.weights.get(column).ok_or(Error::BoundsFailure)?;
-        let bit = column * self.n + row;
-        let (word, mask) = (bit / 64, 1u64 << (bit % 64));
-        if self.assigned[word] & mask != 0 {
-            self.reassigned = true;
+        let first = column * self.n + row;
+        for bit in first..first + values.len() {
+            let (word, mask) = (bit / 64, 1u64 << (bit % 64));
+            self.reassigned |= self.assigned[word] & mask != 0;
+            self.assigned[word] |= mask;
         }
-        self.assigned[word] |= mask;
-        if !bool::from(value.is_zero()) {
-            self.combined[row] += value * weight;
+        // On the calling thread: a segment is one column of one operator's rows (thousands of
+        // cells at most), too short to pay for waking other threads (measured: the scheduler
+        // took a fifth of a `zkinfer verify`).
+        for (acc, value) in self.combined[row..].iter_mut().zip(values) {
+            *acc += *value * weight;
         }
         Ok(())
     }
@@ -228,7 +232,7 @@ impl<F: Field> Assignment<F> for Combining<F> {
         }
         // `batch_invert_assigned` gives each cell its `evaluate()` value.
         let value = to().into_field().assign()?.evaluate();
-        self.add(column.index(), row, value)
+        self.add(column.index(), row, &[value])
     }
 
     fn copy(
@@ -260,7 +264,7 @@ impl<F: Field> Assignment<F> for Combining<F> {
         let filler = to.assign()?.evaluate();
         // The rows `keygen::Assembly::fill_from_row` fills.
         for row in self.usable_rows.clone().skip(from_row) {
-            self.add(column.index(), row, filler)?;
+            self.add(column.index(), row, &[filler])?;
         }
         Ok(())
     }
@@ -277,20 +281,7 @@ impl<F: Field> Assignment<F> for Combining<F> {
         {
             return Err(Error::not_enough_rows_available(self.k));
         }
-        let weight = *self.weights.get(column.index()).ok_or(Error::BoundsFailure)?;
-        let first = column.index() * self.n + row;
-        for bit in first..first + values.len() {
-            let (word, mask) = (bit / 64, 1u64 << (bit % 64));
-            self.reassigned |= self.assigned[word] & mask != 0;
-            self.assigned[word] |= mask;
-        }
-        // On the calling thread: a segment is one column of one operator's rows (thousands of
-        // cells at most), too short to pay for waking other threads (measured: the scheduler
-        // took a fifth of a `zkinfer verify`).
-        for (acc, value) in self.combined[row..end].iter_mut().zip(values) {
-            *acc += *value * weight;
-        }
-        Ok(())
+        self.add(column.index(), row, values)
     }
 
     fn push_namespace<NR, N>(&mut self, _: N)
