@@ -71,7 +71,7 @@ struct SlicingRecord {
 }
 
 /// Checks `"format"` and `"version"`, then decodes the rest.
-fn decode<T: DeserializeOwned>(
+pub(crate) fn decode<T: DeserializeOwned>(
     bytes: &[u8],
     what: &'static str,
     format: &'static str,

@@ -41,6 +41,9 @@ pub enum Error {
     /// Parts of a sliced proof could not be joined.
     #[error(transparent)]
     Join(#[from] JoinError),
+    /// A sampled audit of a committed batch failed or could not be made.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
     /// Some proofs of a batch did not verify.
     #[error("{failed} of {total} proofs are invalid: {which}")]
     BatchRejected {
@@ -551,5 +554,123 @@ pub enum ParamsError {
         path: PathBuf,
         /// The cause.
         source: std::io::Error,
+    },
+}
+
+/// Why a sampled audit of a committed batch (see [`crate::audit`]) failed or could not be made.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum AuditError {
+    /// The receipt was made with another model.
+    #[error(
+        "the receipt is for another model (receipt model {receipt}, this model {model}): audit it \
+         with the model it was committed with"
+    )]
+    ModelMismatch {
+        /// The model digest in the receipt.
+        receipt: String,
+        /// The digest of the model given.
+        model: String,
+    },
+    /// The model cannot be audited as asked.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A parameter of the audit makes no sense (sample count, fraction, confidence, seed).
+    #[error("{0}")]
+    Parameter(String),
+    /// The receipt is internally inconsistent.
+    #[error("the receipt is inconsistent: {0}")]
+    Receipt(String),
+    /// The receipt's output for a sample is not an output of this model.
+    #[error("sample {index}: the receipt's output {problem}")]
+    OutputShape {
+        /// The sample.
+        index: usize,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// The batch holds another number of samples than the receipt.
+    #[error("the batch holds {batch} samples, the receipt commits to {receipt}")]
+    BatchSize {
+        /// Samples in the input file.
+        batch: usize,
+        /// The receipt's count.
+        receipt: usize,
+    },
+    /// The batch's inputs and the receipt's outputs do not rebuild the committed root.
+    #[error(
+        "the batch's inputs and the receipt's outputs do not rebuild the receipt's root: the \
+         receipt does not commit to this batch, or its outputs are not the committed ones"
+    )]
+    RootMismatch,
+    /// The challenge belongs to another receipt.
+    #[error("the challenge is for another receipt: {0}")]
+    ChallengeMismatch(String),
+    /// The challenge's indices are not those its root and seed derive.
+    #[error(
+        "the challenge's indices are not the ones its root and seed derive (first difference at \
+         position {position}: {found}, derived {derived})"
+    )]
+    IndicesMismatch {
+        /// Position in the sorted list.
+        position: usize,
+        /// The index found in the challenge ("none" if the list is short).
+        found: String,
+        /// The index derived ("none" if the list is long).
+        derived: String,
+    },
+    /// The audit is for another receipt (its root differs).
+    #[error("the audit is for another receipt (audit root {audit}, receipt root {receipt})")]
+    AuditRootMismatch {
+        /// Root in the audit file.
+        audit: String,
+        /// Root in the receipt.
+        receipt: String,
+    },
+    /// A challenged index has no proof in the audit.
+    #[error("sample {0} is challenged but the audit holds no proof of it")]
+    MissingIndex(usize),
+    /// The audit proves an index that was not challenged.
+    #[error("sample {0} is not challenged but the audit holds a proof of it")]
+    ExtraIndex(usize),
+    /// The audit proves an index twice.
+    #[error("sample {0} appears twice in the audit")]
+    RepeatedIndex(usize),
+    /// A Merkle path does not lead from the proven sample to the committed root.
+    #[error(
+        "sample {index}: its Merkle path does not lead to the committed root ({reason}): the \
+         proven input and output are not the committed ones"
+    )]
+    PathInvalid {
+        /// The sample.
+        index: usize,
+        /// What failed.
+        reason: String,
+    },
+    /// The receipt's output for a challenged sample is not the committed (and proven) one.
+    #[error("sample {index}: the receipt's output differs from the committed and proven output")]
+    ReceiptOutput {
+        /// The sample.
+        index: usize,
+    },
+    /// A proof failed.
+    #[error("sample {index}: {source}")]
+    ProofInvalid {
+        /// The sample.
+        index: usize,
+        /// Why.
+        source: VerifyError,
+    },
+    /// Several proofs failed.
+    #[error("{} proofs are invalid: {}", .0.len(), .0.iter().map(|(i, e)| format!("sample {i}: {e}")).collect::<Vec<_>>().join("; "))]
+    ProofsInvalid(Vec<(usize, VerifyError)>),
+    /// The model's output for a sample differs from the committed one: the operator committed a
+    /// falsified result (found by the prover, which cannot prove it, or by re-execution).
+    #[error(
+        "sample {index}: the model's output differs from the committed one (the committed \
+         result is falsified)"
+    )]
+    Falsified {
+        /// The sample.
+        index: usize,
     },
 }

@@ -27,6 +27,7 @@
 #![deny(missing_docs)]
 
 pub mod artifact;
+pub mod audit;
 pub mod bundle;
 pub mod claim;
 pub mod compile;

@@ -2,6 +2,7 @@
 //!
 //! Every failure exits with code 1 and one line on stderr naming the problem; success exits 0.
 
+mod audit;
 mod bench;
 mod bench_sliced;
 mod commands;
@@ -35,6 +36,8 @@ enum Command {
     Join(JoinArgs),
     /// Run every stage on a model and report times, sizes and the slowdown over native inference.
     Bench(BenchArgs),
+    /// Sampled audits of committed batches: commit, challenge, prove, verify, plan, reexecute.
+    Audit(audit::AuditArgs),
 }
 
 /// Where public parameters and keys are cached.
@@ -312,6 +315,7 @@ pub fn main() -> ExitCode {
         Command::Verify(args) => commands::verify(args),
         Command::Join(args) => commands::join(args),
         Command::Bench(args) => bench::bench(args),
+        Command::Audit(args) => audit::audit(args),
     });
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,
