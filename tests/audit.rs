@@ -14,7 +14,7 @@ use zkinfer::audit::{
     Receipt,
 };
 use zkinfer::error::{AuditError, VerifyError};
-use zkinfer::{CompiledModel, Error, QuantizeOptions};
+use zkinfer::{CompileOptions, CompiledModel, Error, QuantizeOptions, Visibility};
 
 const MODEL: &str = "mlp_64_32_10";
 /// The audited batch: the fixture's 200 held-out samples.
@@ -837,4 +837,61 @@ fn cli_rejections_exit_1_naming_the_sample() {
         p(&cli.challenge),
     ]);
     assert_eq!(o.status.code(), Some(1));
+}
+
+/// The MLP compiled with the given input and output visibility.
+fn compiled_with(input: Visibility, output: Visibility) -> Arc<CompiledModel> {
+    let model = common::model(MODEL);
+    let calibration = samples(MODEL, "calibration.json", 64);
+    let options = CompileOptions {
+        input,
+        output,
+        ..CompileOptions::default()
+    };
+    Arc::new(
+        model
+            .compile(&calibration, QuantizeOptions::default(), options)
+            .unwrap(),
+    )
+}
+
+#[test]
+fn hashed_inputs_and_outputs_are_bound_by_their_commitments() {
+    let compiled = compiled_with(Visibility::Hashed, Visibility::Hashed);
+    let prover = common::prover(&compiled);
+    let batch = &batch()[..40];
+    let receipt = audit::commit(&compiled, batch).unwrap().receipt;
+    assert_ne!(receipt.model, FLOW.receipt.model);
+    let challenge = audit::challenge(&receipt, 2, SEED).unwrap();
+    let audit = audit::prove(&prover, batch, &receipt, &challenge, |_| {}).unwrap();
+    for sample in &audit.samples {
+        assert!(sample.proof.inputs.is_empty() && sample.proof.outputs.is_empty());
+        assert!(sample.proof.output_commitment.is_some());
+    }
+    let verifier = prover.verifier();
+    let report = audit::verify(verifier, &receipt, &challenge, &audit).unwrap();
+    assert_eq!((report.count, report.sampled), (40, 2));
+    // The receipt's output is checked against the proven commitment.
+    let index = challenge.indices[0];
+    let mut edited = receipt.clone();
+    edited.outputs[index][0] += 2f32.powi(-compiled.model.output_scale);
+    assert_eq!(
+        audit_error(audit::verify(verifier, &edited, &challenge, &audit)),
+        AuditError::ReceiptOutput { index }
+    );
+    audit::reexecute(&compiled, batch, &receipt, &challenge).unwrap();
+}
+
+#[test]
+fn private_outputs_cannot_be_audited_private_inputs_can() {
+    let private_output = compiled_with(Visibility::Public, Visibility::Private);
+    let e = audit_error(audit::commit(&private_output, &batch()[..4]));
+    assert!(matches!(e, AuditError::Unsupported(_)), "{e}");
+    // A private input: the leaf binds the output only; re-execution still compares it.
+    let private_input = compiled_with(Visibility::Private, Visibility::Public);
+    let receipt = audit::commit(&private_input, &batch()[..10])
+        .unwrap()
+        .receipt;
+    let challenge = audit::challenge(&receipt, 3, SEED).unwrap();
+    audit::reexecute(&private_input, &batch()[..10], &receipt, &challenge).unwrap();
 }
