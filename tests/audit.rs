@@ -614,6 +614,31 @@ fn cli_commit_challenge_prove_verify_reexecute() {
     assert_eq!(v["verified"], true);
     assert_eq!(v["count"], 200);
     assert_eq!(v["sampled"], 3);
+    // With the batch, every committed input and output is checked too.
+    ok(&zkinfer(&[
+        "audit",
+        "verify",
+        p(&cli.zkm),
+        p(&cli.receipt),
+        p(&cli.challenge),
+        p(&cli.audit),
+        "--input",
+        p(&cli.batch),
+    ]));
+    let other = fixture(&format!("{MODEL}/calibration.json"));
+    fails(
+        &zkinfer(&[
+            "audit",
+            "verify",
+            p(&cli.zkm),
+            p(&cli.receipt),
+            p(&cli.challenge),
+            p(&cli.audit),
+            "--input",
+            p(&other),
+        ]),
+        &["do not rebuild the receipt's root"],
+    );
     let p01 = v["detection"]["0.01"].as_f64().unwrap();
     assert!(
         (p01 - detection_probability(200, 2, 3)).abs() < 1e-12,

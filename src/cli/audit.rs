@@ -102,6 +102,10 @@ struct VerifyArgs {
     /// The operator's audit.
     #[arg(value_name = "AUDIT.json")]
     audit: PathBuf,
+    /// The batch, if the verifier holds it: also check that the receipt commits to exactly these
+    /// inputs and that every output in it (not only the challenged ones) is the committed one.
+    #[arg(long, value_name = "BATCH.json")]
+    input: Option<PathBuf>,
     /// Print {"verified": true, "count": N, "sampled": S, "detection": {"0.01": p, "0.05": p,
     /// "0.10": p}} (p: the probability that this sample catches at least one falsified result
     /// when that fraction of the batch is falsified), or {"verified": false, "error": "..."}.
@@ -296,6 +300,10 @@ fn verify_audit(args: &VerifyArgs) -> Result<audit::AuditReport> {
     let receipt = load_receipt(&args.receipt)?;
     let challenge = load_challenge(&args.challenge)?;
     let audit = load_audit(&args.audit)?;
+    if let Some(path) = &args.input {
+        let batch = load_samples(path, compiled.model.network.input_len())?;
+        audit::rebuild(&compiled, &batch, &receipt).map_err(|e| e.in_file(path))?;
+    }
     let params = load_params(&args.cache, compiled.k)?;
     let verifier = compiled.verifier_with(params, &args.cache.keys())?;
     report_key_source(verifier.key_source());
