@@ -72,6 +72,12 @@ pyo3::create_exception!(
 );
 pyo3::create_exception!(
     zkinfer,
+    AuditError,
+    ZkinferError,
+    "A sampled audit failed or cannot be made: the message names the sample at fault."
+);
+pyo3::create_exception!(
+    zkinfer,
     IoError,
     ZkinferError,
     "A file cannot be read or written."
@@ -99,6 +105,7 @@ pub fn to_py(error: Error) -> PyErr {
         Error::Params(_) => ParamsError::new_err(message),
         Error::Claim(_) => ClaimError::new_err(message),
         Error::Join(_) => JoinError::new_err(message),
+        Error::Audit(_) => AuditError::new_err(message),
         Error::Io { .. } => IoError::new_err(message),
         Error::Reference(_) | Error::File { .. } => ZkinferError::new_err(message),
     }
@@ -136,6 +143,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ParamsError", py.get_type::<ParamsError>())?;
     m.add("ClaimError", py.get_type::<ClaimError>())?;
     m.add("JoinError", py.get_type::<JoinError>())?;
+    m.add("AuditError", py.get_type::<AuditError>())?;
     m.add("IoError", py.get_type::<IoError>())?;
     Ok(())
 }

@@ -40,6 +40,9 @@ class ClaimError(ZkinferError):
 class JoinError(ZkinferError):
     """The parts of a sliced proof cannot be joined (missing, repeated or foreign)."""
 
+class AuditError(ZkinferError):
+    """A sampled audit failed or cannot be made: the message names the sample at fault."""
+
 class IoError(ZkinferError):
     """A file cannot be read or written."""
 
