@@ -7,6 +7,7 @@
 //! The GIL is released while compiling, proving and verifying; errors become exceptions of
 //! the `zkinfer.ZkinferError` family with the command line's messages.
 
+mod audit;
 mod bench;
 mod compile;
 mod errors;
@@ -41,6 +42,13 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(compile::compile, m)?)?;
     m.add_function(wrap_pyfunction!(link_secret, m)?)?;
     m.add_function(wrap_pyfunction!(load_samples, m)?)?;
+    m.add_function(wrap_pyfunction!(audit::audit_commit, m)?)?;
+    m.add_function(wrap_pyfunction!(audit::audit_challenge, m)?)?;
+    m.add_function(wrap_pyfunction!(audit::audit_prove, m)?)?;
+    m.add_function(wrap_pyfunction!(audit::audit_verify, m)?)?;
+    m.add_function(wrap_pyfunction!(audit::audit_reexecute, m)?)?;
+    m.add_function(wrap_pyfunction!(audit::audit_plan, m)?)?;
+    m.add_function(wrap_pyfunction!(audit::audit_detection, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
