@@ -920,3 +920,23 @@ fn private_outputs_cannot_be_audited_private_inputs_can() {
     let challenge = audit::challenge(&receipt, 3, SEED).unwrap();
     audit::reexecute(&private_input, &batch()[..10], &receipt, &challenge).unwrap();
 }
+
+#[test]
+fn a_sliced_model_commits_and_reexecutes_but_is_not_proven_yet() {
+    let model = common::model(MODEL);
+    let calibration = samples(MODEL, "calibration.json", 64);
+    let options = CompileOptions {
+        slices: Some(2),
+        ..CompileOptions::default()
+    };
+    let sliced = model
+        .compile(&calibration, QuantizeOptions::default(), options)
+        .unwrap();
+    let receipt = audit::commit(&sliced, &batch()).unwrap().receipt;
+    // The same computation as the whole model: the same outputs.
+    assert_eq!(receipt.outputs, FLOW.receipt.outputs);
+    let challenge = audit::challenge(&receipt, 3, SEED).unwrap();
+    audit::reexecute(&sliced, &batch(), &receipt, &challenge).unwrap();
+    let e = audit::check_provable(&sliced).unwrap_err();
+    assert!(e.to_string().contains("2 slices"), "{e}");
+}

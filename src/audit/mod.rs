@@ -91,8 +91,10 @@ fn check_auditable(compiled: &CompiledModel) -> Result<(), AuditError> {
     Ok(())
 }
 
-/// Refuses a sliced model for the steps that prove or verify.
-fn refuse_sliced(compiled: &CompiledModel) -> Result<(), AuditError> {
+/// Refuses a model whose audits cannot be proven or verified yet (a sliced model), or would
+/// say nothing about the results (see [`commit`]): call it before building keys.
+pub fn check_provable(compiled: &CompiledModel) -> Result<(), AuditError> {
+    check_auditable(compiled)?;
     match compiled.sliced() {
         Some(sliced) => Err(AuditError::Unsupported(format!(
             "the model is cut into {} slices: audit proofs of sliced models are not supported \
@@ -347,7 +349,7 @@ pub fn prove(
     mut progress: impl FnMut(ProofMade),
 ) -> Result<Audit> {
     let compiled = prover.compiled();
-    refuse_sliced(compiled)?;
+    check_provable(compiled)?;
     check_challenge(receipt, challenge)?;
     let tree = rebuild(compiled, batch, receipt)?;
     let visibility = visibilities(compiled);
@@ -423,7 +425,7 @@ pub fn verify(
     audit: &Audit,
 ) -> Result<AuditReport> {
     let compiled = verifier.compiled();
-    refuse_sliced(compiled)?;
+    check_provable(compiled)?;
     check_receipt(compiled, receipt)?;
     check_challenge(receipt, challenge)?;
     if audit.root != receipt.root || audit.count != receipt.count {

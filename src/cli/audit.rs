@@ -241,6 +241,7 @@ fn prove(args: ProveArgs) -> Result<()> {
     let receipt = load_receipt(&args.receipt)?;
     let challenge = load_challenge(&args.challenge)?;
     // Every check that needs no key first, so a bad file fails fast.
+    audit::check_provable(&compiled)?;
     audit::check_challenge(&receipt, &challenge)
         .map_err(|e| Error::Audit(e).in_file(&args.challenge))?;
     audit::rebuild(&compiled, &batch, &receipt)?;
@@ -300,6 +301,7 @@ fn verify_audit(args: &VerifyArgs) -> Result<audit::AuditReport> {
     let receipt = load_receipt(&args.receipt)?;
     let challenge = load_challenge(&args.challenge)?;
     let audit = load_audit(&args.audit)?;
+    audit::check_provable(&compiled)?;
     if let Some(path) = &args.input {
         let batch = load_samples(path, compiled.model.network.input_len())?;
         audit::rebuild(&compiled, &batch, &receipt).map_err(|e| e.in_file(path))?;
