@@ -1,7 +1,7 @@
 //! Keys, proving and verification.
 //!
-//! `halo2_proofs` 0.4 cannot serialise keys, so they are rebuilt from the compiled model (the
-//! verifying key takes one commitment per fixed column). A model is identified by the digest of
+//! Keys are built from the compiled model (the verifying key takes one commitment per fixed
+//! column), or rebuilt from what a [`KeyStore`] kept of them (see [`crate::keystore`]). A model is identified by the digest of
 //! its pinned verifying key: two parties holding the same `.zkm` derive the same digest, and any
 //! change to weights, scales or layout changes it.
 
@@ -11,9 +11,10 @@ use std::sync::Arc;
 use ff::PrimeField;
 use halo2_proofs::{
     plonk::{
-        create_proof_with_shared_blinding, keygen_pk_from_commitments, keygen_pk_once, keygen_vk,
-        keygen_vk_from_commitments, verify_proof, BatchVerifier, KeyCommitments, ProvingKey,
-        SharedBlinding, SingleVerifier, StoredKeyError, VerifyingKey,
+        create_proof_with_shared_blinding, keygen_pk_from_commitments, keygen_pk_from_trusted,
+        keygen_pk_once, keygen_vk_from_commitments, keygen_vk_from_trusted,
+        keygen_vk_with_selectors, verify_proof, BatchVerifier, KeyCommitments, ProvingKey,
+        SelectorRows, SharedBlinding, SingleVerifier, StoredKeyError, VerifyingKey,
     },
     poly::commitment::Params,
     transcript::{Blake2bRead, Blake2bWrite, Challenge255},
@@ -25,7 +26,7 @@ use zkinfer_circuits::{with_shape, CircuitWitness, NetworkCircuit, Trace, Visibi
 use crate::claim::Claim;
 use crate::compile::{commitment_hex, CompiledModel};
 use crate::error::{Error, ProveError, VerifyError};
-use crate::keystore::{KeySource, KeyStore};
+use crate::keystore::{KeySource, KeyStore, StoredKey};
 use crate::params::Curve;
 use crate::proof::{Proof, Statement};
 
@@ -71,32 +72,68 @@ fn check_rng() -> impl rand_core::Rng {
     rand_core::UnwrapErr(rand::rngs::SysRng)
 }
 
-/// Builds a key from stored commitments if `keys` holds valid ones for the circuit; otherwise
-/// generates it with `generate` and stores its commitments.
-fn stored_or_generated<K>(
+/// The verifying key, as the verifying key inside itself.
+fn verifying_key_itself(vk: &VerifyingKey<Curve>) -> &VerifyingKey<Curve> {
+    vk
+}
+
+/// How a key is obtained from each kind of stored file, or built.
+struct KeyBuilders<Sealed, Checked, Generate, VkOf> {
+    /// From a file this store sealed (believed: see [`crate::keystore`]).
+    sealed: Sealed,
+    /// From stored commitments that are checked against the circuit.
+    checked: Checked,
+    /// From scratch.
+    generate: Generate,
+    /// The verifying key inside the key.
+    vk_of: VkOf,
+}
+
+/// Builds a key from what `keys` holds for the circuit — believing a file the store sealed,
+/// checking any other — or, failing that, generates it; then stores (and seals) what it
+/// checked or generated.
+fn stored_or_generated<K, Sealed, Checked, Generate, VkOf>(
     compiled: &CompiledModel,
     keys: &KeyStore,
-    from_stored: impl FnOnce(&KeyCommitments<Curve>) -> Result<K, StoredKeyError>,
-    generate: impl FnOnce() -> Result<K, Error>,
-    vk_of: impl Fn(&K) -> &VerifyingKey<Curve>,
-) -> Result<(K, KeySource), Error> {
+    builders: KeyBuilders<Sealed, Checked, Generate, VkOf>,
+) -> Result<(K, KeySource), Error>
+where
+    Sealed: FnOnce(&StoredKey) -> Result<K, StoredKeyError>,
+    Checked: FnOnce(&KeyCommitments<Curve>) -> Result<(K, SelectorRows), StoredKeyError>,
+    Generate: FnOnce() -> Result<(K, SelectorRows), Error>,
+    VkOf: Fn(&K) -> &VerifyingKey<Curve>,
+{
     let circuit = compiled.circuit_digest();
-    let source = match keys.load(&circuit, compiled.k) {
-        Ok(None) => KeySource::Generated,
-        Ok(Some(stored)) => match from_stored(&stored) {
-            Ok(key) => return Ok((key, KeySource::Stored)),
-            Err(StoredKeyError::Keygen(e)) => return Err(keygen_error(e)),
-            Err(refused) => KeySource::Replaced(format!(
+    let refused = |why: StoredKeyError| -> Result<KeySource, Error> {
+        match why {
+            StoredKeyError::Keygen(e) => Err(keygen_error(e)),
+            refused => Ok(KeySource::Replaced(format!(
                 "{}: {refused}",
                 keys.path(&circuit)
                     .map_or_else(String::new, |p| p.display().to_string())
-            )),
+            ))),
+        }
+    };
+    let source = match keys.load(&circuit, compiled.k) {
+        Ok(None) => KeySource::Generated,
+        Ok(Some(stored)) if stored.sealed => match (builders.sealed)(&stored) {
+            Ok(key) => return Ok((key, KeySource::Sealed)),
+            Err(why) => refused(why)?,
+        },
+        Ok(Some(stored)) => match (builders.checked)(&stored.commitments) {
+            Ok((key, selectors)) => {
+                // Checked: sealed from now on. Not stored is not an error (checked again).
+                let _ = keys.save(&circuit, compiled.k, &stored.commitments, &selectors);
+                return Ok((key, KeySource::Stored));
+            }
+            Err(why) => refused(why)?,
         },
         Err(damaged) => KeySource::Replaced(damaged),
     };
-    let key = generate()?;
+    let (key, selectors) = (builders.generate)()?;
     // A key that cannot be stored is generated again next time: not an error.
-    let _ = keys.save(&circuit, compiled.k, &vk_of(&key).key_commitments());
+    let commitments = (builders.vk_of)(&key).key_commitments();
+    let _ = keys.save(&circuit, compiled.k, &commitments, &selectors);
     Ok((key, source))
 }
 
@@ -141,9 +178,21 @@ impl CompiledModel {
             stored_or_generated(
                 self,
                 keys,
-                |stored| keygen_vk_from_commitments(&params, &circuit, stored, check_rng()),
-                || keygen_vk(&params, &circuit).map_err(keygen_error),
-                |vk| vk,
+                KeyBuilders {
+                    sealed: |stored: &StoredKey| {
+                        keygen_vk_from_trusted(
+                            &params,
+                            &circuit,
+                            &stored.commitments,
+                            &stored.selectors,
+                        )
+                    },
+                    checked: |stored: &KeyCommitments<Curve>| {
+                        keygen_vk_from_commitments(&params, &circuit, stored, check_rng())
+                    },
+                    generate: || keygen_vk_with_selectors(&params, &circuit).map_err(keygen_error),
+                    vk_of: verifying_key_itself,
+                },
             )?
         });
         Ok(Verifier::new(self.clone(), params, vk, key_source))
@@ -172,9 +221,17 @@ impl CompiledModel {
             stored_or_generated(
                 self,
                 keys,
-                |stored| keygen_pk_from_commitments(&params, &circuit, stored, check_rng()),
-                || keygen_pk_once(&params, &circuit).map_err(keygen_error),
-                ProvingKey::get_vk,
+                KeyBuilders {
+                    sealed: |stored: &StoredKey| {
+                        keygen_pk_from_trusted(&params, &circuit, &stored.commitments)
+                            .map(|(pk, _)| pk)
+                    },
+                    checked: |stored: &KeyCommitments<Curve>| {
+                        keygen_pk_from_commitments(&params, &circuit, stored, check_rng())
+                    },
+                    generate: || keygen_pk_once(&params, &circuit).map_err(keygen_error),
+                    vk_of: ProvingKey::get_vk,
+                },
             )?
         });
         let verifier = Verifier::new(self.clone(), params, pk.get_vk().clone(), key_source);

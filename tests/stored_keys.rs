@@ -1,7 +1,9 @@
 //! Stored keys (the vendored `halo2_proofs`' `plonk::stored_keys`, and zkinfer's `KeyStore`):
 //! a key rebuilt from stored commitments is exactly the generated one — same pinned key, same
 //! proofs byte for byte — and commitments that are not the circuit's (changed, swapped,
-//! missing, extra, another model's, a damaged file) are refused and the key rebuilt.
+//! missing, extra, another model's, a damaged file) are refused and the key rebuilt. A key
+//! rebuilt without synthesis from trusted commitments and selector rows (what a sealed file
+//! holds) is the generated one too.
 
 mod common;
 
@@ -9,9 +11,9 @@ use std::sync::Arc;
 
 use group::{Curve as _, Group};
 use halo2_proofs::plonk::{
-    create_proof, keygen_pk, keygen_pk_from_commitments, keygen_pk_once, keygen_vk,
-    keygen_vk_from_commitments, verify_proof, KeyCommitments, ProvingKey, SingleVerifier,
-    StoredKeyError, VerifyingKey,
+    create_proof, keygen_pk, keygen_pk_from_commitments, keygen_pk_from_trusted, keygen_pk_once,
+    keygen_vk, keygen_vk_from_commitments, keygen_vk_from_trusted, keygen_vk_with_selectors,
+    verify_proof, KeyCommitments, ProvingKey, SingleVerifier, StoredKeyError, VerifyingKey,
 };
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::transcript::{Blake2bRead, Blake2bWrite, Challenge255};
@@ -43,11 +45,16 @@ fn rng() -> StdRng {
 struct Keys {
     generated: VerifyingKey<Curve>,
     from_stored: VerifyingKey<Curve>,
+    with_selectors: VerifyingKey<Curve>,
+    from_trusted: VerifyingKey<Curve>,
     pk_once: VerifyingKey<Curve>,
     pk_from_stored: VerifyingKey<Curve>,
-    /// The same proof (seeded randomness) with `keygen_pk`'s, `keygen_pk_once`'s and
-    /// `keygen_pk_from_commitments`' proving keys.
-    proofs: [Vec<u8>; 3],
+    pk_from_trusted: VerifyingKey<Curve>,
+    /// The same proof (seeded randomness) with `keygen_pk`'s, `keygen_pk_once`'s,
+    /// `keygen_pk_from_commitments`' and `keygen_pk_from_trusted`'s proving keys.
+    proofs: [Vec<u8>; 4],
+    /// Whether every function gave the same selector rows.
+    same_selectors: bool,
     /// `keygen_vk_from_commitments` on each tampered list.
     tampered: Vec<(&'static str, Result<(), StoredKeyError>)>,
 }
@@ -100,11 +107,24 @@ fn keys_of(compiled: &Arc<CompiledModel>, input: &[f32], other: &KeyCommitments<
         let circuit = NetworkCircuit::<S>::new(compiled.network().clone(), compiled.layout().clone());
         let generated = keygen_vk(&params, &circuit).unwrap();
         let stored = generated.key_commitments();
-        let from_stored = keygen_vk_from_commitments(&params, &circuit, &stored, rng()).unwrap();
-        let pks: [ProvingKey<Curve>; 3] = [
+        let (from_stored, selectors) =
+            keygen_vk_from_commitments(&params, &circuit, &stored, rng()).unwrap();
+        let (with_selectors, generated_selectors) =
+            keygen_vk_with_selectors(&params, &circuit).unwrap();
+        let from_trusted = keygen_vk_from_trusted(&params, &circuit, &stored, &selectors).unwrap();
+        let (pk_once, once_selectors) = keygen_pk_once(&params, &circuit).unwrap();
+        let (pk_from_stored, stored_selectors) =
+            keygen_pk_from_commitments(&params, &circuit, &stored, rng()).unwrap();
+        let (pk_from_trusted, trusted_selectors) =
+            keygen_pk_from_trusted(&params, &circuit, &stored).unwrap();
+        let same_selectors = [&generated_selectors, &once_selectors, &stored_selectors, &trusted_selectors]
+            .iter()
+            .all(|s| **s == selectors);
+        let pks: [ProvingKey<Curve>; 4] = [
             keygen_pk(&params, generated.clone(), &circuit).unwrap(),
-            keygen_pk_once(&params, &circuit).unwrap(),
-            keygen_pk_from_commitments(&params, &circuit, &stored, rng()).unwrap(),
+            pk_once,
+            pk_from_stored,
+            pk_from_trusted,
         ];
         let with_witness = circuit.clone().with_witness(witness.clone());
         let proofs = pks.each_ref().map(|pk| {
@@ -121,7 +141,7 @@ fn keys_of(compiled: &Arc<CompiledModel>, input: &[f32], other: &KeyCommitments<
             "another model's",
             keygen_vk_from_commitments(&params, &circuit, other, rng()).map(|_| ()),
         ));
-        let [pk_plain, pk_once, pk_from_stored] = pks;
+        let [pk_plain, pk_once, pk_from_stored, pk_from_trusted] = pks;
         let verify = |proof: &[u8]| {
             let mut transcript = Blake2bRead::<_, Curve, Challenge255<_>>::init(proof);
             verify_proof(&params, pk_plain.get_vk(), SingleVerifier::new(&params), &[&instance_refs], &mut transcript)
@@ -132,9 +152,13 @@ fn keys_of(compiled: &Arc<CompiledModel>, input: &[f32], other: &KeyCommitments<
         Keys {
             generated,
             from_stored,
+            with_selectors,
+            from_trusted,
             pk_once: pk_once.get_vk().clone(),
             pk_from_stored: pk_from_stored.get_vk().clone(),
+            pk_from_trusted: pk_from_trusted.get_vk().clone(),
             proofs,
+            same_selectors,
             tampered,
         }
     })
@@ -165,18 +189,23 @@ fn stored_commitments_give_exactly_the_generated_keys_and_wrong_ones_are_refused
         let other = other_weights(dir);
         let keys = keys_of(&compiled, input, &other);
         let expected = pinned(&keys.generated);
-        assert_eq!(pinned(&keys.from_stored), expected, "{dir}: from stored");
-        assert_eq!(pinned(&keys.pk_once), expected, "{dir}: one synthesis");
-        assert_eq!(
-            pinned(&keys.pk_from_stored),
-            expected,
-            "{dir}: pk from stored"
-        );
+        for (what, vk) in [
+            ("from stored", &keys.from_stored),
+            ("with selectors", &keys.with_selectors),
+            ("from trusted parts, without synthesis", &keys.from_trusted),
+            ("one synthesis", &keys.pk_once),
+            ("pk from stored", &keys.pk_from_stored),
+            ("pk from trusted", &keys.pk_from_trusted),
+        ] {
+            assert_eq!(pinned(vk), expected, "{dir}: {what}");
+        }
+        assert!(keys.same_selectors, "{dir}: selector rows");
         assert_eq!(
             keys.proofs[0], keys.proofs[1],
             "{dir}: keygen_pk_once's proof"
         );
         assert_eq!(keys.proofs[0], keys.proofs[2], "{dir}: stored key's proof");
+        assert_eq!(keys.proofs[0], keys.proofs[3], "{dir}: trusted key's proof");
         assert_eq!(
             keys.generated.proof_bytes(1),
             keys.proofs[0].len(),
@@ -212,19 +241,39 @@ fn the_key_store_reuses_checked_commitments_and_replaces_bad_ones() {
     let first = verifier(&store);
     assert_eq!(first.key_source(), &KeySource::Generated);
     let second = verifier(&store);
-    assert_eq!(second.key_source(), &KeySource::Stored);
+    assert_eq!(second.key_source(), &KeySource::Sealed);
     assert_eq!(second.digest(), prover.verifier().digest());
     second.verify(&proof).unwrap();
 
-    // Well-formed commitments that are not the circuit's (an attacker who can write the store):
-    // refused, rebuilt and rewritten.
+    // A file the store did not seal (another machine's store, or an attacker's who can write
+    // this one but not read its secret) is checked, and sealed once it passes.
     let circuit = compiled.circuit_digest();
-    let mut wrong = store.load(&circuit, compiled.k).unwrap().unwrap();
+    let other_dir = tempfile::tempdir().unwrap();
+    let foreign = store_in(&other_dir);
+    let stored = store.load(&circuit, compiled.k).unwrap().unwrap();
+    let plant = |commitments: &KeyCommitments<Curve>| {
+        foreign
+            .save(&circuit, compiled.k, commitments, &stored.selectors)
+            .unwrap();
+        std::fs::copy(
+            foreign.path(&circuit).unwrap(),
+            store.path(&circuit).unwrap(),
+        )
+        .unwrap();
+    };
+    plant(&stored.commitments);
+    assert!(!store.load(&circuit, compiled.k).unwrap().unwrap().sealed);
+    assert_eq!(verifier(&store).key_source(), &KeySource::Stored);
+    assert_eq!(verifier(&store).key_source(), &KeySource::Sealed);
+
+    // Well-formed commitments that are not the circuit's, unsealed: refused, rebuilt and
+    // rewritten.
+    let mut wrong = stored.commitments.clone();
     let other = (1..wrong.fixed.len())
         .find(|&j| wrong.fixed[j] != wrong.fixed[0])
         .expect("two distinct fixed columns");
     wrong.fixed.swap(0, other);
-    store.save(&circuit, compiled.k, &wrong).unwrap();
+    plant(&wrong);
     let replaced = verifier(&store);
     match replaced.key_source() {
         KeySource::Replaced(why) => assert!(why.contains("not those of the circuit"), "{why}"),
@@ -232,7 +281,7 @@ fn the_key_store_reuses_checked_commitments_and_replaces_bad_ones() {
     }
     assert_eq!(replaced.digest(), prover.verifier().digest());
     replaced.verify(&proof).unwrap();
-    assert_eq!(verifier(&store).key_source(), &KeySource::Stored);
+    assert_eq!(verifier(&store).key_source(), &KeySource::Sealed);
 
     // A damaged file: detected before any check, rebuilt.
     let path = store.path(&circuit).unwrap();
@@ -247,8 +296,13 @@ fn the_key_store_reuses_checked_commitments_and_replaces_bad_ones() {
 
     // The prover reads the same store; its proofs verify with a key built from scratch.
     let stored_prover = compiled.prover_with(params.clone(), &store).unwrap();
-    assert_eq!(stored_prover.verifier().key_source(), &KeySource::Stored);
+    assert_eq!(stored_prover.verifier().key_source(), &KeySource::Sealed);
     let proof = stored_prover.prove(input).unwrap();
+    prover.verifier().verify(&proof).unwrap();
+    plant(&stored.commitments);
+    let checked_prover = compiled.prover_with(params.clone(), &store).unwrap();
+    assert_eq!(checked_prover.verifier().key_source(), &KeySource::Stored);
+    let proof = checked_prover.prove(input).unwrap();
     prover.verifier().verify(&proof).unwrap();
 
     // Without a store, nothing is read or written.
@@ -281,7 +335,12 @@ fn sliced_models_store_each_slices_key() {
     let proof = compiled
         .prove_sliced_with(params.clone(), &store, &input, &secret, rng(), |_, _| {})
         .unwrap();
-    let files = std::fs::read_dir(dir.path().join("keys")).unwrap().count();
+    let files = std::fs::read_dir(dir.path().join("keys"))
+        .unwrap()
+        .filter(|entry| {
+            entry.as_ref().unwrap().path().extension() == Some(std::ffi::OsStr::new("keyc"))
+        })
+        .count();
     assert_eq!(files, 3, "one stored key per slice");
     let verifier = compiled.sliced_verifier_with(params, &store).unwrap();
     verifier.verify(&proof).unwrap();
@@ -334,6 +393,7 @@ fn the_cli_stores_keys_and_rebuilds_a_damaged_one() {
     let keys: Vec<_> = std::fs::read_dir(cache.join("keys"))
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|path| path.extension() == Some(std::ffi::OsStr::new("keyc")))
         .collect();
     assert_eq!(keys.len(), 1, "prove stored the model's key");
 
@@ -422,8 +482,32 @@ fn a_circuit_assigning_fixed_cells_twice_is_checked_like_any_other() {
         let circuit = Overwriting { overwrite };
         let vk = keygen_vk(&params, &circuit).unwrap();
         let good = vk.key_commitments();
-        let rebuilt = keygen_vk_from_commitments(&params, &circuit, &good, rng()).unwrap();
+        let (rebuilt, selectors) =
+            keygen_vk_from_commitments(&params, &circuit, &good, rng()).unwrap();
         assert_eq!(pinned(&rebuilt), pinned(&vk));
+        let trusted = keygen_vk_from_trusted(&params, &circuit, &good, &selectors).unwrap();
+        assert_eq!(pinned(&trusted), pinned(&vk));
+        // Trusted parts are not checked, but parts that cannot belong to the circuit are
+        // refused rather than panicking: a selector more or less, a row more, a selector
+        // enabled among the blinding rows, a commitment missing.
+        let mut extra = selectors.clone();
+        extra.push(vec![false; selectors[0].len()]);
+        let mut longer = selectors.clone();
+        longer[0].push(false);
+        let mut blinding = selectors.clone();
+        *blinding[0].last_mut().unwrap() = true;
+        for bad in [extra, selectors[1..].to_vec(), longer, blinding] {
+            assert!(matches!(
+                keygen_vk_from_trusted(&params, &circuit, &good, &bad),
+                Err(StoredKeyError::Selectors)
+            ));
+        }
+        let mut fewer = good.clone();
+        fewer.fixed.pop();
+        assert!(matches!(
+            keygen_vk_from_trusted(&params, &circuit, &fewer, &selectors),
+            Err(StoredKeyError::Count { .. })
+        ));
         // The same values with and without overwriting: the same key.
         assert_eq!(
             pinned(&vk),

@@ -25,6 +25,7 @@ fn median(times: &mut [f64]) -> f64 {
 
 fn source_name(source: &KeySource) -> &'static str {
     match source {
+        KeySource::Sealed => "sealed",
         KeySource::Stored => "stored",
         KeySource::Generated => "generated",
         KeySource::Replaced(_) => "replaced",

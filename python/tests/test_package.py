@@ -206,7 +206,7 @@ def test_bench(mlp):
     for key in ("params_ms", "keygen_ms", "prove_ms", "prove_min_ms", "verify_ms"):
         assert report[key] >= 0
     assert report["prove_runs"] == 2 and report["proof_bytes"] > 0
-    assert report["key_source"] in ("stored", "generated", "replaced")
+    assert report["key_source"] in ("sealed", "stored", "generated", "replaced")
     with pytest.raises(ValueError):
         mlp.bench(first_sample(), prove_runs=0)
 

@@ -394,7 +394,7 @@ class Model:
 
     def bench(self, input: Any, prove_runs: int = 3) -> dict:
         """Times this model's stages on one sample, with keys built afresh: ``params_ms``,
-        ``keygen_ms`` (and ``key_source``: stored or generated), ``prove_ms`` (median of
+        ``keygen_ms`` (and ``key_source``: sealed, stored, generated or replaced), ``prove_ms`` (median of
         ``prove_runs``), ``prove_min_ms``, ``slice_prove_ms`` (per slice), ``verify_ms``,
         ``proof_bytes``, ``quantized_us`` (native quantised inference)."""
         if prove_runs < 1:

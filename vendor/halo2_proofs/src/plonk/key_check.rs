@@ -36,6 +36,8 @@ pub(crate) enum Combined<C: CurveAffine> {
         weights: Vec<C::Scalar>,
         domain: EvaluationDomain<C::Scalar>,
         cs: super::ConstraintSystem<C::Scalar>,
+        /// The rows each selector was enabled on (before compression).
+        selectors: Vec<Vec<bool>>,
     },
     /// The circuit has another number of columns than `(fixed, permutation)` commitments.
     Count {
@@ -88,6 +90,7 @@ where
     if assembly.reassigned {
         return Ok(Combined::Reassigned);
     }
+    let selectors = assembly.selectors.clone();
     let (cs, selector_polys) = cs.compress_selectors(assembly.selectors);
     let expected = columns + selector_polys.len();
     if expected != fixed {
@@ -126,6 +129,7 @@ where
         weights,
         domain,
         cs,
+        selectors,
     })
 }
 

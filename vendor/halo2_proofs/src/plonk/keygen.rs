@@ -218,12 +218,14 @@ impl<F: Field> Assignment<F> for Assembly<F> {
 // stored commitments (`plonk::stored_keys`) is `assemble`, and the proving key's polynomials
 // are computed by `finish_pk`; the steps and their results are the published crate's.
 /// A circuit synthesised for key generation: its domain, its constraint system (selectors
-/// compressed), every fixed column's values (selector columns last) and its copy constraints.
+/// compressed), every fixed column's values (selector columns last), its copy constraints and
+/// the rows each selector was enabled on (before compression).
 pub(crate) struct Assembled<C: CurveAffine> {
     pub(crate) domain: EvaluationDomain<C::Scalar>,
     pub(crate) cs: ConstraintSystem<C::Scalar>,
     pub(crate) fixed: Vec<Polynomial<C::Scalar, LagrangeCoeff>>,
     pub(crate) permutation: permutation::keygen::Assembly,
+    pub(crate) selectors: Vec<Vec<bool>>,
 }
 
 /// Synthesises `circuit` for key generation.
@@ -259,6 +261,8 @@ where
     )?;
 
     let mut fixed = assembly.fixed;
+    // zkinfer patch: the selector rows are kept (see `stored_keys::SelectorRows`).
+    let selectors = assembly.selectors.clone();
     let (cs, selector_polys) = cs.compress_selectors(assembly.selectors);
     fixed.extend(
         selector_polys
@@ -272,6 +276,7 @@ where
         cs,
         fixed,
         permutation: assembly.permutation,
+        selectors,
     })
 }
 
@@ -285,12 +290,24 @@ where
     C::Scalar: FromUniformBytes<64>,
     ConcreteCircuit: Circuit<C::Scalar>,
 {
+    Ok(vk_from_assembled(params, assemble(params, circuit)?))
+}
+
+// zkinfer patch: the rest of `keygen_vk` after the synthesis, shared with
+// `stored_keys::keygen_vk_with_selectors`; the published steps.
+/// The verifying key of a synthesised circuit: one commitment per fixed and permutation column.
+pub(crate) fn vk_from_assembled<C>(params: &Params<C>, assembled: Assembled<C>) -> VerifyingKey<C>
+where
+    C: CurveAffine,
+    C::Scalar: FromUniformBytes<64>,
+{
     let Assembled {
         domain,
         cs,
         fixed,
         permutation,
-    } = assemble(params, circuit)?;
+        ..
+    } = assembled;
 
     let permutation_vk = permutation.build_vk(params, &domain, &cs.permutation);
 
@@ -303,12 +320,7 @@ where
         })
         .collect();
 
-    Ok(VerifyingKey::from_parts(
-        domain,
-        fixed_commitments,
-        permutation_vk,
-        cs,
-    ))
+    VerifyingKey::from_parts(domain, fixed_commitments, permutation_vk, cs)
 }
 
 /// Generate a `ProvingKey` from a `VerifyingKey` and an instance of `Circuit`.

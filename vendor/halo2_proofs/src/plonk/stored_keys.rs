@@ -16,6 +16,14 @@
 //! [`keygen_pk_from_commitments`] does the same and goes on to the proving key from the same
 //! synthesis; [`keygen_pk_once`] builds both keys from one synthesis (`keygen_vk` followed by
 //! `keygen_pk` synthesises the circuit twice).
+//!
+//! Each of them also returns the circuit's [`SelectorRows`]. A caller that kept those and the
+//! commitments somewhere it trusts (the checks above are what it does not have to trust) can
+//! rebuild the verifying key without synthesising the circuit at all
+//! ([`keygen_vk_from_trusted`]), or the proving key without the check
+//! ([`keygen_pk_from_trusted`]). Those two believe what they are given: a wrong commitment or
+//! selector row gives a wrong key (proofs then fail to verify, or a verifier accepts what the
+//! key's author chose), so they are only for parts this process or one it trusts produced.
 
 use ff::{Field, FromUniformBytes};
 use group::Curve;
@@ -25,7 +33,7 @@ use rand_core::Rng;
 use super::{
     circuit::{Circuit, ConstraintSystem},
     key_check::{combine, Combined},
-    keygen::{assemble, finish_pk, map_tasks, Assembled},
+    keygen::{assemble, create_domain, finish_pk, map_tasks, vk_from_assembled, Assembled},
     permutation, Error, ProvingKey, VerifyingKey,
 };
 use crate::{
@@ -64,6 +72,12 @@ impl<C: CurveAffine> VerifyingKey<C> {
     }
 }
 
+/// The rows on which each selector of a circuit is enabled, in selector order, one `bool` per
+/// row (before selector compression). Selector compression — which selectors share a fixed
+/// column, so the verifying key's constraint system — depends on them, and only the synthesis
+/// gives them.
+pub type SelectorRows = Vec<Vec<bool>>;
+
 /// Why stored commitments did not give a key.
 #[derive(Debug)]
 pub enum StoredKeyError {
@@ -80,6 +94,8 @@ pub enum StoredKeyError {
     },
     /// The commitments are not those of the circuit's columns.
     Mismatch,
+    /// The selector rows do not fit the circuit (number of selectors or of rows).
+    Selectors,
 }
 
 impl std::fmt::Display for StoredKeyError {
@@ -97,6 +113,9 @@ impl std::fmt::Display for StoredKeyError {
             StoredKeyError::Mismatch => {
                 write!(f, "the commitments are not those of the circuit's columns")
             }
+            StoredKeyError::Selectors => {
+                write!(f, "the selector rows do not fit the circuit")
+            }
         }
     }
 }
@@ -110,13 +129,14 @@ impl From<Error> for StoredKeyError {
 }
 
 /// Builds the verifying key of `circuit` from stored commitments, after checking them (see the
-/// module docs). `rng` must be unpredictable to whoever wrote the commitments.
+/// module docs), and gives the circuit's selector rows. `rng` must be unpredictable to whoever
+/// wrote the commitments.
 pub fn keygen_vk_from_commitments<C, ConcreteCircuit>(
     params: &Params<C>,
     circuit: &ConcreteCircuit,
     stored: &KeyCommitments<C>,
     mut rng: impl Rng,
-) -> Result<VerifyingKey<C>, StoredKeyError>
+) -> Result<(VerifyingKey<C>, SelectorRows), StoredKeyError>
 where
     C: CurveAffine,
     C::Scalar: FromUniformBytes<64>,
@@ -131,9 +151,10 @@ where
             weights,
             domain,
             cs,
+            selectors,
         } => {
             compare(params, &combined, &weights, stored)?;
-            Ok(stored_vk(domain, cs, stored))
+            Ok((stored_vk(domain, cs, stored), selectors))
         }
         Combined::Count {
             what,
@@ -145,35 +166,134 @@ where
             found,
         }),
         Combined::Reassigned => {
-            let (Assembled { domain, cs, .. }, _) =
-                assemble_checked(params, circuit, stored, rng)?;
-            Ok(stored_vk(domain, cs, stored))
+            let (
+                Assembled {
+                    domain,
+                    cs,
+                    selectors,
+                    ..
+                },
+                _,
+            ) = assemble_checked(params, circuit, stored, rng)?;
+            Ok((stored_vk(domain, cs, stored), selectors))
         }
     }
 }
 
 /// Builds the proving key of `circuit` (and the verifying key inside it) from stored
-/// commitments, after checking them (see the module docs), from one synthesis of the circuit.
+/// commitments, after checking them (see the module docs), from one synthesis of the circuit;
+/// also gives the circuit's selector rows.
 pub fn keygen_pk_from_commitments<C, ConcreteCircuit>(
     params: &Params<C>,
     circuit: &ConcreteCircuit,
     stored: &KeyCommitments<C>,
     rng: impl Rng,
-) -> Result<ProvingKey<C>, StoredKeyError>
+) -> Result<(ProvingKey<C>, SelectorRows), StoredKeyError>
 where
     C: CurveAffine,
     C::Scalar: FromUniformBytes<64>,
     ConcreteCircuit: Circuit<C::Scalar>,
 {
-    let (
-        Assembled {
-            domain, cs, fixed, ..
-        },
-        permutations,
-    ) = assemble_checked(params, circuit, stored, rng)?;
+    let (assembled, permutations) = assemble_checked(params, circuit, stored, rng)?;
+    Ok(pk_from_stored(params, assembled, permutations, stored))
+}
+
+/// [`keygen_pk_from_commitments`] without the check: for commitments the caller trusts (see the
+/// module docs). Commitments that are not the circuit's give a key whose proofs fail to verify.
+pub fn keygen_pk_from_trusted<C, ConcreteCircuit>(
+    params: &Params<C>,
+    circuit: &ConcreteCircuit,
+    trusted: &KeyCommitments<C>,
+) -> Result<(ProvingKey<C>, SelectorRows), StoredKeyError>
+where
+    C: CurveAffine,
+    C::Scalar: FromUniformBytes<64>,
+    ConcreteCircuit: Circuit<C::Scalar>,
+{
+    let assembled = assemble(params, circuit)?;
+    let permutations = assembled
+        .permutation
+        .polys(&assembled.domain, &assembled.cs.permutation);
+    check_counts(assembled.fixed.len(), permutations.len(), trusted)?;
+    Ok(pk_from_stored(params, assembled, permutations, trusted))
+}
+
+/// Builds the verifying key of `circuit` from trusted commitments and selector rows, without
+/// synthesising the circuit (only its configuration is run). Nothing but their number is
+/// checked: see the module docs.
+pub fn keygen_vk_from_trusted<C, ConcreteCircuit>(
+    params: &Params<C>,
+    circuit: &ConcreteCircuit,
+    trusted: &KeyCommitments<C>,
+    selectors: &SelectorRows,
+) -> Result<VerifyingKey<C>, StoredKeyError>
+where
+    C: CurveAffine,
+    C::Scalar: FromUniformBytes<64>,
+    ConcreteCircuit: Circuit<C::Scalar>,
+{
+    let (domain, cs, _) = create_domain::<C, ConcreteCircuit>(params, circuit);
+    let n = params.n as usize;
+    let usable_rows = n - (cs.blinding_factors() + 1);
+    // The synthesis refuses to enable a selector outside the usable rows.
+    let fits = |rows: &Vec<bool>| rows.len() == n && !rows[usable_rows..].contains(&true);
+    if selectors.len() != cs.num_selectors || !selectors.iter().all(fits) {
+        return Err(StoredKeyError::Selectors);
+    }
+    // Compression adds the selector columns to the fixed ones; the permutation argument has
+    // one polynomial per column.
+    let (cs, _) = cs.compress_selectors(selectors.clone());
+    check_counts(
+        cs.num_fixed_columns,
+        cs.permutation.get_columns().len(),
+        trusted,
+    )?;
+    Ok(stored_vk(domain, cs, trusted))
+}
+
+/// The proving key (and the verifying key inside it) of a synthesised circuit whose stored
+/// commitments were checked or are trusted, and its selector rows.
+fn pk_from_stored<C>(
+    params: &Params<C>,
+    assembled: Assembled<C>,
+    permutations: Vec<Polynomial<C::Scalar, LagrangeCoeff>>,
+    stored: &KeyCommitments<C>,
+) -> (ProvingKey<C>, SelectorRows)
+where
+    C: CurveAffine,
+    C::Scalar: FromUniformBytes<64>,
+{
+    let Assembled {
+        domain,
+        cs,
+        fixed,
+        selectors,
+        ..
+    } = assembled;
     let permutation_pk = permutation::ProvingKey::from_permutations(&domain, permutations);
     let vk = stored_vk(domain, cs.clone(), stored);
-    Ok(finish_pk(params, vk, &cs, fixed, permutation_pk))
+    (finish_pk(params, vk, &cs, fixed, permutation_pk), selectors)
+}
+
+/// Refuses commitments of another number of fixed or permutation columns than the circuit's.
+fn check_counts<C: CurveAffine>(
+    fixed: usize,
+    permutations: usize,
+    stored: &KeyCommitments<C>,
+) -> Result<(), StoredKeyError> {
+    for (what, expected, found) in [
+        ("fixed", fixed, stored.fixed.len()),
+        ("permutation", permutations, stored.permutation.len()),
+    ] {
+        if expected != found {
+            return Err(StoredKeyError::Count {
+                what,
+                expected,
+                found,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Synthesises `circuit` for key generation and checks the stored commitments against its
@@ -204,11 +324,11 @@ where
 }
 
 /// Builds the proving key of `circuit` and the verifying key inside it from one synthesis;
-/// the keys are `keygen_vk`'s and `keygen_pk`'s.
+/// the keys are `keygen_vk`'s and `keygen_pk`'s. Also gives the circuit's selector rows.
 pub fn keygen_pk_once<C, ConcreteCircuit>(
     params: &Params<C>,
     circuit: &ConcreteCircuit,
-) -> Result<ProvingKey<C>, Error>
+) -> Result<(ProvingKey<C>, SelectorRows), Error>
 where
     C: CurveAffine,
     C::Scalar: FromUniformBytes<64>,
@@ -219,6 +339,7 @@ where
         cs,
         fixed,
         permutation,
+        selectors,
     } = assemble(params, circuit)?;
     let permutations = permutation.polys(&domain, &cs.permutation);
     let commit = |polys: &[Polynomial<C::Scalar, LagrangeCoeff>]| -> Vec<C> {
@@ -232,7 +353,23 @@ where
     let permutation_vk = permutation::VerifyingKey::from_commitments(commit(&permutations));
     let permutation_pk = permutation::ProvingKey::from_permutations(&domain, permutations);
     let vk = VerifyingKey::from_parts(domain, fixed_commitments, permutation_vk, cs.clone());
-    Ok(finish_pk(params, vk, &cs, fixed, permutation_pk))
+    Ok((finish_pk(params, vk, &cs, fixed, permutation_pk), selectors))
+}
+
+/// [`keygen_vk`](super::keygen_vk) that also gives the circuit's selector rows (the same key,
+/// from the same synthesis).
+pub fn keygen_vk_with_selectors<C, ConcreteCircuit>(
+    params: &Params<C>,
+    circuit: &ConcreteCircuit,
+) -> Result<(VerifyingKey<C>, SelectorRows), Error>
+where
+    C: CurveAffine,
+    C::Scalar: FromUniformBytes<64>,
+    ConcreteCircuit: Circuit<C::Scalar>,
+{
+    let mut assembled = assemble(params, circuit)?;
+    let selectors = std::mem::take(&mut assembled.selectors);
+    Ok((vk_from_assembled(params, assembled), selectors))
 }
 
 /// The verifying key of a circuit (its domain and constraint system) whose stored commitments
@@ -263,18 +400,7 @@ fn check_commitments<C: CurveAffine>(
     stored: &KeyCommitments<C>,
     mut rng: impl Rng,
 ) -> Result<(), StoredKeyError> {
-    for (what, expected, found) in [
-        ("fixed", fixed.len(), stored.fixed.len()),
-        ("permutation", permutations.len(), stored.permutation.len()),
-    ] {
-        if expected != found {
-            return Err(StoredKeyError::Count {
-                what,
-                expected,
-                found,
-            });
-        }
-    }
+    check_counts(fixed.len(), permutations.len(), stored)?;
     let polys: Vec<&Polynomial<C::Scalar, LagrangeCoeff>> =
         fixed.iter().chain(permutations).collect();
     let weights: Vec<C::Scalar> = polys.iter().map(|_| C::Scalar::random(&mut rng)).collect();
