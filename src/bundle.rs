@@ -510,7 +510,7 @@ impl SliceProver {
         input: &[i64],
         whole: &Trace,
         secret: &LinkSecret,
-        rng: impl rand_core::Rng,
+        mut rng: impl rand_core::Rng,
     ) -> Result<Proof, Error> {
         let sliced = require_sliced(&self.model)?;
         let slice = &sliced.slices[self.index];
@@ -532,7 +532,7 @@ impl SliceProver {
             .shared_blinding(self.index, secret, &sliced.id, rows);
         let proof = self
             .prover
-            .prove_with_shared_blinding(witness, &shared, rng)?;
+            .prove_with_shared_blinding(witness, &shared, &mut rng)?;
         let (links_in, links_out) = self.columns.commitments(&proof.transcript);
         Ok(Proof {
             format: PART_FORMAT.into(),

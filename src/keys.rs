@@ -14,7 +14,7 @@ use halo2_proofs::{
         create_proof_with_shared_blinding, keygen_pk_from_commitments, keygen_pk_from_trusted,
         keygen_pk_once, keygen_vk_from_commitments, keygen_vk_from_trusted,
         keygen_vk_with_selectors, verify_proof, BatchVerifier, KeyCommitments, ProvingKey,
-        SelectorRows, SharedBlinding, SingleVerifier, StoredKeyError, VerifyingKey,
+        SelectorRows, SharedBlinding, SingleVerifier, StoredCosets, StoredKeyError, VerifyingKey,
     },
     poly::commitment::Params,
     transcript::{Blake2bRead, Blake2bWrite, Challenge255},
@@ -26,7 +26,7 @@ use zkinfer_circuits::{with_shape, CircuitWitness, NetworkCircuit, Trace, Visibi
 use crate::claim::Claim;
 use crate::compile::{commitment_hex, CompiledModel};
 use crate::error::{Error, ProveError, VerifyError};
-use crate::keystore::{KeySource, KeyStore, StoredKey};
+use crate::keystore::{KeySource, KeyStore, StoredCosetsFile, StoredKey};
 use crate::params::Curve;
 use crate::proof::{Proof, Statement};
 
@@ -207,7 +207,8 @@ impl CompiledModel {
     }
 
     /// [`CompiledModel::prover`], reusing the verifying key's commitments in `keys` when they
-    /// are there and pass the check against the circuit, and storing them otherwise.
+    /// are there and sealed or pass the check against the circuit, and storing them otherwise;
+    /// the parameters' commitment tables are read from `keys` too, when it holds them.
     pub fn prover_with(
         self: &Arc<Self>,
         params: Arc<Params<Curve>>,
@@ -215,7 +216,9 @@ impl CompiledModel {
     ) -> Result<Prover, Error> {
         check_params(self, &params)?;
         refuse_sliced(self)?;
-        params.precompute_commitment_tables();
+        keys.attach_commitment_tables(&params);
+        let digest = self.circuit_digest();
+        let mut stored_cosets = StoredCosets::Absent;
         let (pk, key_source) = with_shape!(self.shape, S => {
             let circuit = NetworkCircuit::<S>::new(self.network().clone(), self.layout().clone());
             stored_or_generated(
@@ -223,8 +226,16 @@ impl CompiledModel {
                 keys,
                 KeyBuilders {
                     sealed: |stored: &StoredKey| {
-                        keygen_pk_from_trusted(&params, &circuit, &stored.commitments)
-                            .map(|(pk, _)| pk)
+                        let cosets = keys.load_cosets(&digest);
+                        let built = keygen_pk_from_trusted(
+                            &params,
+                            &circuit,
+                            &stored.commitments,
+                            cosets.as_ref().map(StoredCosetsFile::evaluations),
+                            check_rng(),
+                        )?;
+                        stored_cosets = built.cosets;
+                        Ok(built.pk)
                     },
                     checked: |stored: &KeyCommitments<Curve>| {
                         keygen_pk_from_commitments(&params, &circuit, stored, check_rng())
@@ -234,6 +245,10 @@ impl CompiledModel {
                 },
             )?
         });
+        if stored_cosets != StoredCosets::Used {
+            // Not stored is not an error: computed again next time.
+            let _ = keys.save_cosets(&digest, &pk);
+        }
         let verifier = Verifier::new(self.clone(), params, pk.get_vk().clone(), key_source);
         Ok(Prover { verifier, pk })
     }
@@ -372,18 +387,19 @@ impl Prover {
     pub fn prove_witness(
         &self,
         witness: CircuitWitness,
-        rng: impl rand_core::Rng,
+        mut rng: impl rand_core::Rng,
     ) -> Result<Proof, Error> {
-        self.prove_with_shared_blinding(witness, &[], rng)
+        self.prove_with_shared_blinding(witness, &[], &mut rng)
     }
 
     /// [`Prover::prove_witness`], with the randomness of some advice columns given (a slice's
-    /// link columns, see [`crate::bundle`]).
+    /// link columns, see [`crate::bundle`]). The generator is a trait object so that the
+    /// prover is compiled once, here, whatever generator callers use.
     pub(crate) fn prove_with_shared_blinding(
         &self,
         witness: CircuitWitness,
         shared: &[SharedBlinding<Fp>],
-        rng: impl rand_core::Rng,
+        rng: &mut dyn rand_core::Rng,
     ) -> Result<Proof, Error> {
         let compiled = self.compiled();
         let layout = compiled.layout();

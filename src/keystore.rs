@@ -28,7 +28,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use group::GroupEncoding;
-use halo2_proofs::plonk::{KeyCommitments, SelectorRows};
+use halo2_proofs::plonk::{KeyCommitments, ProvingKey, SelectorRows};
+use halo2_proofs::poly::commitment::{Params, MAX_COMMITMENT_TABLE_K};
 use rand_core::Rng;
 
 use crate::params::{Curve, ParamsCache};
@@ -44,6 +45,11 @@ const SEAL_KEY_FILE: &str = "seal.key";
 const MAX_COMMITMENTS: usize = 1 << 16;
 /// Nor more selectors.
 const MAX_SELECTORS: usize = 1 << 12;
+/// The magic opening a file of stored extended-domain evaluations (then the circuit digest).
+const COSETS_MAGIC: &[u8] = b"zkinfer-extended-cosets-v1\n";
+/// The largest proving-key evaluations the store keeps (per circuit): beyond, they are computed
+/// each time rather than fill the disk (about 180 MB for a 2.5 M-MAC CNN at `k = 13`).
+pub const MAX_STORED_COSETS_BYTES: usize = 1 << 30;
 /// The largest `k` a stored file may claim (its selector rows are `2^k` bits each).
 const MAX_K: u32 = 28;
 
@@ -63,6 +69,20 @@ pub struct StoredKey {
     /// Whether the file carries this store's seal (this store wrote it after building or
     /// checking the key), so it is believed without the check.
     pub sealed: bool,
+}
+
+/// A file of stored extended-domain evaluations, read whole.
+#[derive(Debug, PartialEq, Eq)]
+pub struct StoredCosetsFile {
+    bytes: Vec<u8>,
+    start: usize,
+}
+
+impl StoredCosetsFile {
+    /// The evaluations, as `ProvingKey::write_extended_cosets` wrote them.
+    pub fn evaluations(&self) -> &[u8] {
+        &self.bytes[self.start..]
+    }
 }
 
 /// How a key was obtained.
@@ -152,7 +172,74 @@ impl KeyStore {
         let mut bytes = encode(circuit, k, commitments, selectors);
         let seal = seal_of(&key, &bytes);
         bytes.extend_from_slice(&seal);
-        write_atomically(&path, &bytes)
+        write_atomically(&path, |file| file.write_all(&bytes))
+    }
+
+    /// Gives `params` their commitment tables (see `Params::precompute_commitment_tables`):
+    /// read from the store when it holds them for this `k` and they pass the damage checks,
+    /// else computed and stored. They are derived from the parameters alone and trusted like
+    /// them; wrong tables could only make the prover's own proofs fail.
+    pub fn attach_commitment_tables(&self, params: &Params<Curve>) {
+        if params.has_commitment_tables() || params.k() > MAX_COMMITMENT_TABLE_K {
+            return;
+        }
+        let Some(dir) = &self.dir else {
+            params.precompute_commitment_tables();
+            return;
+        };
+        let path = dir.join(format!("commitment-tables-k{}.bin", params.k()));
+        if let Ok(file) = fs::File::open(&path) {
+            let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+            if params.read_commitment_tables(&mut reader).is_ok() {
+                return;
+            }
+        }
+        params.precompute_commitment_tables();
+        // Tables that cannot be stored are computed again next time: not an error.
+        let _ = fs::create_dir_all(dir).and_then(|()| {
+            write_atomically(&path, |file| {
+                let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
+                params.write_commitment_tables(&mut writer)?;
+                writer.flush()
+            })
+        });
+    }
+
+    /// The extended-domain evaluations stored for a circuit's proving key (see
+    /// `keygen_pk_from_trusted`, which checks them before use), if any.
+    pub fn load_cosets(&self, circuit: &[u8; 32]) -> Option<StoredCosetsFile> {
+        let bytes = fs::read(self.cosets_path(circuit)?).ok()?;
+        let header = [COSETS_MAGIC, circuit.as_slice()].concat();
+        bytes.starts_with(&header).then_some(StoredCosetsFile {
+            bytes,
+            start: header.len(),
+        })
+    }
+
+    /// Stores the extended-domain evaluations of a circuit's proving key, unless they take more
+    /// than [`MAX_STORED_COSETS_BYTES`]. Errors are returned, not fatal: they are computed
+    /// again next time.
+    pub fn save_cosets(&self, circuit: &[u8; 32], pk: &ProvingKey<Curve>) -> std::io::Result<()> {
+        let (Some(dir), Some(path)) = (&self.dir, self.cosets_path(circuit)) else {
+            return Ok(());
+        };
+        if pk.extended_cosets_bytes() > MAX_STORED_COSETS_BYTES {
+            return Ok(());
+        }
+        fs::create_dir_all(dir)?;
+        write_atomically(&path, |file| {
+            let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
+            writer.write_all(COSETS_MAGIC)?;
+            writer.write_all(circuit)?;
+            pk.write_extended_cosets(&mut writer)?;
+            writer.flush()
+        })
+    }
+
+    fn cosets_path(&self, circuit: &[u8; 32]) -> Option<PathBuf> {
+        self.dir
+            .as_ref()
+            .map(|dir| dir.join(format!("{}.cosets", hex::encode(circuit))))
     }
 
     /// The secret sealing this store's files; made (readable by its owner only) if `create`
@@ -182,14 +269,17 @@ impl KeyStore {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes a file at `path` with `write`, through a temporary file and a rename.
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
     let write = || -> std::io::Result<()> {
         let mut file = fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
+        write(&mut file)?;
         file.sync_all()
     };
     write()

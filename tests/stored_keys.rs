@@ -13,7 +13,8 @@ use group::{Curve as _, Group};
 use halo2_proofs::plonk::{
     create_proof, keygen_pk, keygen_pk_from_commitments, keygen_pk_from_trusted, keygen_pk_once,
     keygen_vk, keygen_vk_from_commitments, keygen_vk_from_trusted, keygen_vk_with_selectors,
-    verify_proof, KeyCommitments, ProvingKey, SingleVerifier, StoredKeyError, VerifyingKey,
+    verify_proof, KeyCommitments, ProvingKey, SingleVerifier, StoredCosets, StoredKeyError,
+    VerifyingKey,
 };
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::transcript::{Blake2bRead, Blake2bWrite, Challenge255};
@@ -50,9 +51,11 @@ struct Keys {
     pk_once: VerifyingKey<Curve>,
     pk_from_stored: VerifyingKey<Curve>,
     pk_from_trusted: VerifyingKey<Curve>,
+    pk_with_cosets: VerifyingKey<Curve>,
     /// The same proof (seeded randomness) with `keygen_pk`'s, `keygen_pk_once`'s,
-    /// `keygen_pk_from_commitments`' and `keygen_pk_from_trusted`'s proving keys.
-    proofs: [Vec<u8>; 4],
+    /// `keygen_pk_from_commitments`' and `keygen_pk_from_trusted`'s proving keys, the last
+    /// without and with stored extended-domain evaluations.
+    proofs: [Vec<u8>; 5],
     /// Whether every function gave the same selector rows.
     same_selectors: bool,
     /// `keygen_vk_from_commitments` on each tampered list.
@@ -115,16 +118,43 @@ fn keys_of(compiled: &Arc<CompiledModel>, input: &[f32], other: &KeyCommitments<
         let (pk_once, once_selectors) = keygen_pk_once(&params, &circuit).unwrap();
         let (pk_from_stored, stored_selectors) =
             keygen_pk_from_commitments(&params, &circuit, &stored, rng()).unwrap();
-        let (pk_from_trusted, trusted_selectors) =
-            keygen_pk_from_trusted(&params, &circuit, &stored).unwrap();
+        let trusted = keygen_pk_from_trusted(&params, &circuit, &stored, None, rng()).unwrap();
+        assert_eq!(trusted.cosets, StoredCosets::Absent);
+        let (pk_from_trusted, trusted_selectors) = (trusted.pk, trusted.selectors);
+        // The same key completed with its stored extended-domain evaluations; damaged ones are
+        // refused (and computed) whatever the damage.
+        let mut cosets = Vec::new();
+        pk_from_trusted.write_extended_cosets(&mut cosets).unwrap();
+        assert_eq!(cosets.len(), pk_from_trusted.extended_cosets_bytes());
+        let with_cosets = |bytes: &[u8]| {
+            keygen_pk_from_trusted(&params, &circuit, &stored, Some(bytes), rng()).unwrap()
+        };
+        let pk_with_cosets = with_cosets(&cosets);
+        assert_eq!(pk_with_cosets.cosets, StoredCosets::Used);
+        for at in [12, cosets.len() / 2, cosets.len() - 32] {
+            let mut damaged = cosets.clone();
+            damaged[at] ^= 1;
+            assert_eq!(with_cosets(&damaged).cosets, StoredCosets::Refused, "byte {at}");
+        }
+        let mut swapped = cosets.clone();
+        let column = (cosets.len() - 12) / (u32::from_le_bytes(cosets[..4].try_into().unwrap()) as usize);
+        let (first, second) = swapped[12..12 + 2 * column].split_at_mut(column);
+        first.swap_with_slice(second);
+        if swapped != cosets {
+            assert_eq!(with_cosets(&swapped).cosets, StoredCosets::Refused, "swapped columns");
+        }
+        for bad in [&cosets[..cosets.len() - 1], &cosets[..8], &[][..]] {
+            assert_eq!(with_cosets(bad).cosets, StoredCosets::Refused);
+        }
         let same_selectors = [&generated_selectors, &once_selectors, &stored_selectors, &trusted_selectors]
             .iter()
             .all(|s| **s == selectors);
-        let pks: [ProvingKey<Curve>; 4] = [
+        let pks: [ProvingKey<Curve>; 5] = [
             keygen_pk(&params, generated.clone(), &circuit).unwrap(),
             pk_once,
             pk_from_stored,
             pk_from_trusted,
+            pk_with_cosets.pk,
         ];
         let with_witness = circuit.clone().with_witness(witness.clone());
         let proofs = pks.each_ref().map(|pk| {
@@ -141,7 +171,7 @@ fn keys_of(compiled: &Arc<CompiledModel>, input: &[f32], other: &KeyCommitments<
             "another model's",
             keygen_vk_from_commitments(&params, &circuit, other, rng()).map(|_| ()),
         ));
-        let [pk_plain, pk_once, pk_from_stored, pk_from_trusted] = pks;
+        let [pk_plain, pk_once, pk_from_stored, pk_from_trusted, pk_with_cosets] = pks;
         let verify = |proof: &[u8]| {
             let mut transcript = Blake2bRead::<_, Curve, Challenge255<_>>::init(proof);
             verify_proof(&params, pk_plain.get_vk(), SingleVerifier::new(&params), &[&instance_refs], &mut transcript)
@@ -157,6 +187,7 @@ fn keys_of(compiled: &Arc<CompiledModel>, input: &[f32], other: &KeyCommitments<
             pk_once: pk_once.get_vk().clone(),
             pk_from_stored: pk_from_stored.get_vk().clone(),
             pk_from_trusted: pk_from_trusted.get_vk().clone(),
+            pk_with_cosets: pk_with_cosets.get_vk().clone(),
             proofs,
             same_selectors,
             tampered,
@@ -196,6 +227,7 @@ fn stored_commitments_give_exactly_the_generated_keys_and_wrong_ones_are_refused
             ("one synthesis", &keys.pk_once),
             ("pk from stored", &keys.pk_from_stored),
             ("pk from trusted", &keys.pk_from_trusted),
+            ("pk from trusted with stored cosets", &keys.pk_with_cosets),
         ] {
             assert_eq!(pinned(vk), expected, "{dir}: {what}");
         }
@@ -206,6 +238,10 @@ fn stored_commitments_give_exactly_the_generated_keys_and_wrong_ones_are_refused
         );
         assert_eq!(keys.proofs[0], keys.proofs[2], "{dir}: stored key's proof");
         assert_eq!(keys.proofs[0], keys.proofs[3], "{dir}: trusted key's proof");
+        assert_eq!(
+            keys.proofs[0], keys.proofs[4],
+            "{dir}: stored cosets' proof"
+        );
         assert_eq!(
             keys.generated.proof_bytes(1),
             keys.proofs[0].len(),
@@ -299,6 +335,23 @@ fn the_key_store_reuses_checked_commitments_and_replaces_bad_ones() {
     assert_eq!(stored_prover.verifier().key_source(), &KeySource::Sealed);
     let proof = stored_prover.prove(input).unwrap();
     prover.verifier().verify(&proof).unwrap();
+    // The prover stored its key's extended-domain evaluations; damaged, they are checked,
+    // refused and rewritten, and the proofs stay valid.
+    let cosets = store.load_cosets(&circuit).expect("stored evaluations");
+    let cosets_path = dir
+        .path()
+        .join("keys")
+        .join(format!("{}.cosets", hex::encode(circuit)));
+    let mut bytes = std::fs::read(&cosets_path).unwrap();
+    let last = bytes.len() - 3;
+    bytes[last] ^= 1;
+    std::fs::write(&cosets_path, &bytes).unwrap();
+    let damaged_prover = compiled.prover_with(params.clone(), &store).unwrap();
+    prover
+        .verifier()
+        .verify(&damaged_prover.prove(input).unwrap())
+        .unwrap();
+    assert_eq!(store.load_cosets(&circuit), Some(cosets));
     plant(&stored.commitments);
     let checked_prover = compiled.prover_with(params.clone(), &store).unwrap();
     assert_eq!(checked_prover.verifier().key_source(), &KeySource::Stored);

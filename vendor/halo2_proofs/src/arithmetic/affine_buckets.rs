@@ -70,6 +70,22 @@ impl<B: Field> AffinePoint<B> {
         self.x.is_zero_vartime() && self.y.is_zero_vartime()
     }
 
+    /// zkinfer patch: the bare coordinates (`(0, 0)` for the identity), to store a table.
+    pub(crate) fn coordinates(&self) -> (B, B) {
+        (self.x, self.y)
+    }
+
+    /// zkinfer patch: the point with these bare coordinates, if it is on the curve of `C` (or
+    /// is `(0, 0)`, the identity).
+    pub(crate) fn from_coordinates<C: CurveAffine<Base = B>>(x: B, y: B) -> Option<Self> {
+        let point = Self { x, y };
+        if point.is_identity() || bool::from(C::from_xy(x, y).is_some()) {
+            Some(point)
+        } else {
+            None
+        }
+    }
+
     pub(crate) fn negated_if(self, negate: bool) -> Self {
         if negate {
             Self {
@@ -81,7 +97,7 @@ impl<B: Field> AffinePoint<B> {
         }
     }
 
-    fn to_affine<C: CurveAffine<Base = B>>(self) -> C {
+    pub(crate) fn to_affine<C: CurveAffine<Base = B>>(self) -> C {
         if self.is_identity() {
             C::identity()
         } else {

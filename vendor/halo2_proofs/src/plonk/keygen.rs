@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use ff::{Field, FromUniformBytes};
+use ff::{Field, FromUniformBytes, WithSmallOrderMulGroup};
 use pasta_curves::arithmetic::CurveExt;
 
 // zkinfer patch: `bilinear` and `Expression` for `fixed_columns_on_extended_domain`.
@@ -20,7 +20,7 @@ use crate::{
     // zkinfer patch: no `batch_invert_assigned` (fixed cells are stored evaluated).
     poly::{
         commitment::{Blind, Params},
-        EvaluationDomain,
+        Coeff, EvaluationDomain, ExtendedLagrangeCoeff,
     },
 };
 
@@ -353,20 +353,44 @@ pub(crate) fn finish_pk<C: CurveAffine>(
 ) -> ProvingKey<C> {
     // zkinfer patch: every column's transforms are a task of their own (see `map_tasks`).
     let fixed_polys: Vec<_> = map_tasks(&fixed, |poly| vk.domain.lagrange_to_coeff(poly.clone()));
+    let fixed_cosets = fixed_cosets(&vk.domain, cs, &fixed_polys);
+    pk_from_parts(params, vk, cs, fixed, fixed_polys, fixed_cosets, permutation_pk)
+}
 
+// zkinfer patch: `finish_pk`'s fixed cosets, and the rest of it (`pk_from_parts`), apart, so
+// that a proving key can be completed with extended-domain evaluations read from a file
+// (`stored_keys::keygen_pk_from_trusted`).
+/// The fixed columns' evaluations on the extended domain, where the prover needs them.
+pub(crate) fn fixed_cosets<F: WithSmallOrderMulGroup<3>>(
+    domain: &EvaluationDomain<F>,
+    cs: &ConstraintSystem<F>,
+    fixed_polys: &[Polynomial<F, Coeff>],
+) -> Vec<Polynomial<F, ExtendedLagrangeCoeff>> {
     // zkinfer patch: only the fixed columns the prover evaluates on the extended domain get
     // their coset there; the others (a dense tile's weights, whose products the prover gathers
     // in coefficient form, see `bilinear`) hold an empty placeholder.
     let on_extended_domain = fixed_columns_on_extended_domain(cs);
     let columns: Vec<_> = fixed_polys.iter().zip(&on_extended_domain).collect();
-    let fixed_cosets = map_tasks(&columns, |&(poly, &needed)| {
+    map_tasks(&columns, |&(poly, &needed)| {
         if needed {
-            vk.domain.coeff_to_extended(poly.clone())
+            domain.coeff_to_extended(poly.clone())
         } else {
             Polynomial::unused()
         }
-    });
+    })
+}
 
+/// The proving key from all its column polynomials: adds the Lagrange polynomials the prover
+/// uses on the extended domain.
+pub(crate) fn pk_from_parts<C: CurveAffine>(
+    params: &Params<C>,
+    vk: VerifyingKey<C>,
+    cs: &ConstraintSystem<C::Scalar>,
+    fixed: Vec<Polynomial<C::Scalar, LagrangeCoeff>>,
+    fixed_polys: Vec<Polynomial<C::Scalar, Coeff>>,
+    fixed_cosets: Vec<Polynomial<C::Scalar, ExtendedLagrangeCoeff>>,
+    permutation_pk: permutation::ProvingKey<C>,
+) -> ProvingKey<C> {
     // Compute l_0(X)
     // TODO: this can be done more efficiently
     let mut l0 = vk.domain.empty_lagrange();

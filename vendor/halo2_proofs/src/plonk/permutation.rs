@@ -122,4 +122,20 @@ impl<C: CurveAffine> ProvingKey<C> {
             cosets,
         }
     }
+
+    // zkinfer patch (new): the key from polynomials computed elsewhere (the cosets read from
+    // a file, see `plonk::stored_keys`).
+    /// The key from the permutation polynomials in Lagrange and coefficient form and their
+    /// evaluations on the extended domain, one of each per column.
+    pub(crate) fn from_parts(
+        permutations: Vec<Polynomial<C::Scalar, LagrangeCoeff>>,
+        polys: Vec<Polynomial<C::Scalar, Coeff>>,
+        cosets: Vec<Polynomial<C::Scalar, ExtendedLagrangeCoeff>>,
+    ) -> Self {
+        ProvingKey {
+            permutations,
+            polys,
+            cosets,
+        }
+    }
 }

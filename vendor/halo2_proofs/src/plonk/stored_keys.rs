@@ -25,7 +25,7 @@
 //! selector row gives a wrong key (proofs then fail to verify, or a verifier accepts what the
 //! key's author chose), so they are only for parts this process or one it trusts produced.
 
-use ff::{Field, FromUniformBytes};
+use ff::{Field, FromUniformBytes, PrimeField, WithSmallOrderMulGroup};
 use group::Curve;
 use pasta_curves::arithmetic::CurveExt;
 use rand_core::Rng;
@@ -33,14 +33,17 @@ use rand_core::Rng;
 use super::{
     circuit::{Circuit, ConstraintSystem},
     key_check::{combine, Combined},
-    keygen::{assemble, create_domain, finish_pk, map_tasks, vk_from_assembled, Assembled},
+    keygen::{
+        assemble, create_domain, finish_pk, fixed_columns_on_extended_domain, fixed_cosets,
+        map_tasks, pk_from_parts, vk_from_assembled, Assembled,
+    },
     permutation, Error, ProvingKey, VerifyingKey,
 };
 use crate::{
     arithmetic::{best_multiexp, parallelize, CurveAffine},
     poly::{
         commitment::{Blind, Params},
-        EvaluationDomain, LagrangeCoeff, Polynomial,
+        Coeff, EvaluationDomain, ExtendedLagrangeCoeff, LagrangeCoeff, Polynomial,
     },
 };
 
@@ -198,24 +201,207 @@ where
     Ok(pk_from_stored(params, assembled, permutations, stored))
 }
 
+/// What [`keygen_pk_from_trusted`] did with the extended-domain evaluations it was given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoredCosets {
+    /// None were given: they were computed.
+    Absent,
+    /// They were read and passed the check.
+    Used,
+    /// They were unreadable, of another shape or failed the check: they were computed.
+    Refused,
+}
+
+/// A proving key built by [`keygen_pk_from_trusted`].
+#[derive(Debug)]
+pub struct TrustedProvingKey<C: CurveAffine> {
+    /// The key.
+    pub pk: ProvingKey<C>,
+    /// The circuit's selector rows.
+    pub selectors: SelectorRows,
+    /// Whether the given extended-domain evaluations were used.
+    pub cosets: StoredCosets,
+}
+
 /// [`keygen_pk_from_commitments`] without the check: for commitments the caller trusts (see the
 /// module docs). Commitments that are not the circuit's give a key whose proofs fail to verify.
+///
+/// `cosets`, if given, are the key's evaluations on the extended domain as
+/// [`ProvingKey::write_extended_cosets`] wrote them: most of a proving key's generation is
+/// spent computing them. They are not believed: all of them are checked at once against the
+/// coefficients computed from the synthesis, `Ext(Σ wᵢ·pᵢ) = Σ wᵢ·Ext(pᵢ)` for fresh random
+/// `wᵢ` from `rng` (one extended FFT instead of one per column; wrong evaluations pass with
+/// probability `1/q`), and computed if they fail.
 pub fn keygen_pk_from_trusted<C, ConcreteCircuit>(
     params: &Params<C>,
     circuit: &ConcreteCircuit,
     trusted: &KeyCommitments<C>,
-) -> Result<(ProvingKey<C>, SelectorRows), StoredKeyError>
+    cosets: Option<&[u8]>,
+    rng: impl Rng,
+) -> Result<TrustedProvingKey<C>, StoredKeyError>
 where
     C: CurveAffine,
     C::Scalar: FromUniformBytes<64>,
     ConcreteCircuit: Circuit<C::Scalar>,
 {
-    let assembled = assemble(params, circuit)?;
-    let permutations = assembled
-        .permutation
-        .polys(&assembled.domain, &assembled.cs.permutation);
-    check_counts(assembled.fixed.len(), permutations.len(), trusted)?;
-    Ok(pk_from_stored(params, assembled, permutations, trusted))
+    let Assembled {
+        domain,
+        cs,
+        fixed,
+        permutation,
+        selectors,
+    } = assemble(params, circuit)?;
+    let permutations = permutation.polys(&domain, &cs.permutation);
+    check_counts(fixed.len(), permutations.len(), trusted)?;
+    let to_coeff = |poly: &Polynomial<C::Scalar, LagrangeCoeff>| domain.lagrange_to_coeff(poly.clone());
+    let fixed_polys = map_tasks(&fixed, to_coeff);
+    let permutation_polys = map_tasks(&permutations, to_coeff);
+    let needed = fixed_columns_on_extended_domain(&cs);
+    let given = cosets.map(|bytes| {
+        let stored = read_extended_cosets(
+            &domain,
+            bytes,
+            needed.iter().filter(|&&n| n).count(),
+            permutations.len(),
+        )?;
+        let polys: Vec<_> = fixed_polys
+            .iter()
+            .zip(&needed)
+            .filter_map(|(poly, &n)| n.then_some(poly))
+            .chain(&permutation_polys)
+            .collect();
+        cosets_match(&domain, &polys, &stored, rng).then_some(stored)
+    });
+    let (fixed_cosets, permutation_cosets, outcome) = match given {
+        Some(Some(mut stored)) => {
+            let permutation_cosets = stored.split_off(stored.len() - permutations.len());
+            let mut stored = stored.into_iter();
+            let fixed_cosets = needed
+                .iter()
+                .map(|&n| match n {
+                    true => stored.next().expect("one stored coset per needed column"),
+                    false => Polynomial::unused(),
+                })
+                .collect();
+            (fixed_cosets, permutation_cosets, StoredCosets::Used)
+        }
+        other => (
+            fixed_cosets(&domain, &cs, &fixed_polys),
+            map_tasks(&permutation_polys, |poly| domain.coeff_to_extended(poly.clone())),
+            match other {
+                None => StoredCosets::Absent,
+                _ => StoredCosets::Refused,
+            },
+        ),
+    };
+    let permutation_pk =
+        permutation::ProvingKey::from_parts(permutations, permutation_polys, permutation_cosets);
+    let vk = stored_vk(domain, cs.clone(), trusted);
+    Ok(TrustedProvingKey {
+        pk: pk_from_parts(params, vk, &cs, fixed, fixed_polys, fixed_cosets, permutation_pk),
+        selectors,
+        cosets: outcome,
+    })
+}
+
+impl<C: CurveAffine> ProvingKey<C> {
+    /// The number of bytes [`ProvingKey::write_extended_cosets`] writes.
+    pub fn extended_cosets_bytes(&self) -> usize {
+        let columns = self.fixed_cosets.iter().filter(|c| !c.is_empty()).count()
+            + self.permutation.cosets.len();
+        let repr = <C::Scalar as PrimeField>::Repr::default().as_ref().len();
+        12 + columns * self.vk.domain.extended_len() * repr
+    }
+
+    /// Writes the key's evaluations on the extended domain — of the fixed columns the prover
+    /// evaluates there, then of every permutation polynomial — for
+    /// [`keygen_pk_from_trusted`]: their number (`u32`), the number of permutation columns
+    /// (`u32`) and the extended domain's size (`u32`), little-endian, then every value's
+    /// canonical representation, column by column.
+    pub fn write_extended_cosets<W: std::io::Write>(&self, writer: &mut W) -> std::io::Result<()> {
+        let cosets: Vec<_> = self
+            .fixed_cosets
+            .iter()
+            .filter(|coset| !coset.is_empty())
+            .chain(&self.permutation.cosets)
+            .collect();
+        for field in [
+            cosets.len(),
+            self.permutation.cosets.len(),
+            self.vk.domain.extended_len(),
+        ] {
+            writer.write_all(&(field as u32).to_le_bytes())?;
+        }
+        for value in cosets.into_iter().flat_map(|coset| coset.iter()) {
+            writer.write_all(value.to_repr().as_ref())?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads what [`ProvingKey::write_extended_cosets`] wrote for `fixed` fixed and `permutation`
+/// permutation columns of `domain`, if that is what `bytes` holds.
+fn read_extended_cosets<F: WithSmallOrderMulGroup<3>>(
+    domain: &EvaluationDomain<F>,
+    bytes: &[u8],
+    fixed: usize,
+    permutation: usize,
+) -> Option<Vec<Polynomial<F, ExtendedLagrangeCoeff>>> {
+    let field = |at: usize| -> Option<usize> {
+        Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?) as usize)
+    };
+    let (columns, len) = (fixed + permutation, domain.extended_len());
+    if [field(0)?, field(4)?, field(8)?] != [columns, permutation, len] {
+        return None;
+    }
+    let repr = F::Repr::default().as_ref().len();
+    let body = &bytes[12..];
+    if body.len() != columns * len * repr {
+        return None;
+    }
+    let chunks: Vec<&[u8]> = body.chunks(len * repr).collect();
+    map_tasks(&chunks, |chunk| {
+        let mut coset = domain.empty_extended();
+        for (value, bytes) in coset.iter_mut().zip(chunk.chunks_exact(repr)) {
+            let mut canonical = F::Repr::default();
+            canonical.as_mut().copy_from_slice(bytes);
+            *value = Option::from(F::from_repr(canonical))?;
+        }
+        Some(coset)
+    })
+    .into_iter()
+    .collect()
+}
+
+/// Checks evaluations on the extended domain against the polynomials they must be, all at once:
+/// `Ext(Σ wᵢ·pᵢ) = Σ wᵢ·cosetᵢ` for random `wᵢ` (`Ext` is linear).
+fn cosets_match<F: WithSmallOrderMulGroup<3>>(
+    domain: &EvaluationDomain<F>,
+    polys: &[&Polynomial<F, Coeff>],
+    cosets: &[Polynomial<F, ExtendedLagrangeCoeff>],
+    mut rng: impl Rng,
+) -> bool {
+    if polys.len() != cosets.len() {
+        return false;
+    }
+    let weights: Vec<F> = polys.iter().map(|_| F::random(&mut rng)).collect();
+    let mut combined = domain.empty_coeff();
+    parallelize(&mut combined, |chunk, start| {
+        for (poly, weight) in polys.iter().zip(&weights) {
+            for (acc, value) in chunk.iter_mut().zip(&poly[start..]) {
+                *acc += *value * weight;
+            }
+        }
+    });
+    let mut stored = domain.empty_extended();
+    parallelize(&mut stored, |chunk, start| {
+        for (coset, weight) in cosets.iter().zip(&weights) {
+            for (acc, value) in chunk.iter_mut().zip(&coset[start..]) {
+                *acc += *value * weight;
+            }
+        }
+    });
+    domain.coeff_to_extended(combined).iter().eq(stored.iter())
 }
 
 /// Builds the verifying key of `circuit` from trusted commitments and selector rows, without

@@ -176,6 +176,36 @@ impl<C: CurveAffine> Params<C> {
         });
     }
 
+    /// zkinfer patch: writes the tables [`Params::precompute_commitment_tables`] built (an
+    /// error if there are none), for [`Params::read_commitment_tables`].
+    pub fn write_commitment_tables<W: io::Write>(&self, writer: &mut W) -> io::Result<()> {
+        let tables = self.tables.get().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::NotFound, "no commitment tables were built")
+        })?;
+        tables.g.write(writer)?;
+        tables.g_lagrange.write(writer)
+    }
+
+    /// zkinfer patch: installs tables written by [`Params::write_commitment_tables`] for
+    /// parameters of the same `k` instead of computing them; the file is checked for damage
+    /// (see `FixedBaseTable::read`). Does nothing if the tables exist or `k` is above
+    /// [`MAX_COMMITMENT_TABLE_K`].
+    pub fn read_commitment_tables<R: io::Read>(&self, reader: &mut R) -> io::Result<()> {
+        if self.k > MAX_COMMITMENT_TABLE_K || self.tables.get().is_some() {
+            return Ok(());
+        }
+        let window = table_window(self.k);
+        let with_w = |bases: &[C]| {
+            let mut all = bases.to_vec();
+            all.push(self.w);
+            all
+        };
+        let g = FixedBaseTable::read(reader, &with_w(&self.g), window)?;
+        let g_lagrange = FixedBaseTable::read(reader, &with_w(&self.g_lagrange), window)?;
+        let _ = self.tables.set(CommitmentTables { g, g_lagrange });
+        Ok(())
+    }
+
     /// zkinfer patch: whether [`Params::precompute_commitment_tables`] built tables.
     pub fn has_commitment_tables(&self) -> bool {
         self.tables.get().is_some()

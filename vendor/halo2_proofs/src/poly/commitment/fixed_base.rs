@@ -10,7 +10,7 @@
 //! cuts that of a column of small witness values further: a value's sign is folded into the
 //! base, so a 20-bit value costs two or three additions whatever the field.
 
-use std::fmt;
+use std::{fmt, io};
 
 use ff::PrimeField;
 use group::{Curve, Group};
@@ -89,6 +89,71 @@ impl<C: CurveAffine> FixedBaseTable<C> {
             windows,
             multiples,
         }
+    }
+
+    /// zkinfer patch: writes the table: the window size, the windows per base and the number
+    /// of bases (`u32` each, little-endian), then every multiple's two coordinates.
+    pub(crate) fn write<W: io::Write>(&self, writer: &mut W) -> io::Result<()> {
+        for field in [self.window, self.windows, self.len()] {
+            writer.write_all(&(field as u32).to_le_bytes())?;
+        }
+        for multiple in &self.multiples {
+            let (x, y) = multiple.coordinates();
+            writer.write_all(x.to_repr().as_ref())?;
+            writer.write_all(y.to_repr().as_ref())?;
+        }
+        Ok(())
+    }
+
+    /// zkinfer patch: reads a table [`FixedBaseTable::write`] wrote for `bases` with window
+    /// size `window`. Refused (`InvalidData`) unless the header matches, every multiple is a
+    /// curve point, each base's first multiple is the base, and the doubling chain holds at
+    /// evenly spaced sample bases: a damaged or foreign file, not a crafted one (the tables are
+    /// derived from the parameters and trusted as they are; a wrong table only makes the
+    /// prover's own commitments, so its proofs, wrong).
+    pub(crate) fn read<R: io::Read>(reader: &mut R, bases: &[C], window: usize) -> io::Result<Self> {
+        let invalid = |why: &str| io::Error::new(io::ErrorKind::InvalidData, why.to_string());
+        let windows = repr_bits::<C>() / window + 1;
+        let mut field = || -> io::Result<usize> {
+            let mut bytes = [0u8; 4];
+            reader.read_exact(&mut bytes)?;
+            Ok(u32::from_le_bytes(bytes) as usize)
+        };
+        if [field()?, field()?, field()?] != [window, windows, bases.len()] {
+            return Err(invalid("the table is for another window or number of bases"));
+        }
+        let mut coordinate = || -> io::Result<C::Base> {
+            let mut repr = <C::Base as PrimeField>::Repr::default();
+            reader.read_exact(repr.as_mut())?;
+            Option::from(C::Base::from_repr(repr)).ok_or_else(|| invalid("invalid field element"))
+        };
+        let mut multiples = Vec::with_capacity(bases.len() * windows);
+        for _ in 0..bases.len() * windows {
+            let (x, y) = (coordinate()?, coordinate()?);
+            multiples.push(
+                AffinePoint::from_coordinates::<C>(x, y)
+                    .ok_or_else(|| invalid("a multiple is not on the curve"))?,
+            );
+        }
+        let table = Self {
+            window,
+            windows,
+            multiples,
+        };
+        let multiple = |i: usize, j: usize| table.multiples[i * windows + j].to_affine::<C>();
+        if (0..bases.len()).any(|i| multiple(i, 0) != bases[i]) {
+            return Err(invalid("a base differs from the parameters"));
+        }
+        for i in (0..bases.len()).step_by(bases.len().div_ceil(64).max(1)) {
+            for j in 1..windows {
+                let mut expected = multiple(i, j - 1).to_curve();
+                (0..window).for_each(|_| expected = expected.double());
+                if expected.to_affine() != multiple(i, j) {
+                    return Err(invalid("a multiple is not the double of the one before"));
+                }
+            }
+        }
+        Ok(table)
     }
 
     /// Number of bases in the table.
@@ -253,5 +318,35 @@ mod tests {
         assert_eq!(significant_bits(&[1, 0]), 1);
         assert_eq!(significant_bits(&[0, 0x80]), 16);
         assert_eq!(significant_bits(&[0xff, 0x01, 0]), 9);
+    }
+
+    // zkinfer patch: stored tables.
+    #[test]
+    fn a_written_table_reads_back_and_damage_or_another_base_is_refused() {
+        let bases = bases(70);
+        let table = FixedBaseTable::new(&bases, 8);
+        let mut bytes = Vec::new();
+        table.write(&mut bytes).unwrap();
+        let read = FixedBaseTable::read(&mut bytes.as_slice(), &bases, 8).unwrap();
+        assert_eq!(read.multiples, table.multiples);
+        let coeffs: Vec<Fp> = (0..70).map(|_| Fp::random(&mut UnwrapErr(SysRng))).collect();
+        assert_eq!(read.multiexp(&coeffs), table.multiexp(&coeffs));
+
+        assert!(FixedBaseTable::read(&mut bytes.as_slice(), &bases, 9).is_err());
+        assert!(FixedBaseTable::read(&mut bytes.as_slice(), &bases[1..], 8).is_err());
+        let mut other = bases.clone();
+        other[3] = bases[4];
+        assert!(FixedBaseTable::read(&mut bytes.as_slice(), &other, 8).is_err());
+        assert!(FixedBaseTable::read(&mut &bytes[..bytes.len() - 1], &bases, 8).is_err());
+        // A flipped bit in any coordinate of a sampled base's chain, or in a base.
+        let point_bytes = 64;
+        for multiple in [0, 1, 32, 33 * table.windows + 5] {
+            let mut damaged = bytes.clone();
+            damaged[12 + multiple * point_bytes + 7] ^= 4;
+            assert!(
+                FixedBaseTable::read(&mut damaged.as_slice(), &bases, 8).is_err(),
+                "multiple {multiple}"
+            );
+        }
     }
 }
