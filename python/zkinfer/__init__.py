@@ -30,6 +30,7 @@ from typing import Any, Iterable, List, Optional, Union
 from . import _native
 from ._native import (
     ArtifactError,
+    AuditError,
     ClaimError,
     CompileError,
     InputError,
@@ -48,6 +49,7 @@ __version__ = _native.__version__
 
 __all__ = [
     "ArtifactError",
+    "AuditError",
     "ClaimError",
     "CompileError",
     "InputError",
