@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Arc, LazyLock};
 
-use common::{cache_dir, fixture, samples, SMALL_MLP};
+use common::{assert_cli_error, cache_dir, fixture, samples, SMALL_MLP};
 use zkinfer::audit::{
     self, detection_probability, falsified, min_samples, Audit, Challenge, Leaf, MerkleTree,
     Receipt,
@@ -484,22 +484,6 @@ fn ok(o: &Output) -> String {
     out
 }
 
-/// Exit code 1, no panic, and a last `error:` line containing every needle.
-#[track_caller]
-fn fails(o: &Output, needles: &[&str]) {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(
-        !err.contains("panicked") && !err.contains("internal error"),
-        "{err}"
-    );
-    let last = err.lines().last().unwrap_or("");
-    assert!(last.starts_with("error: "), "{err}");
-    for needle in needles {
-        assert!(last.contains(needle), "expected {needle:?} in {last:?}");
-    }
-}
-
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
@@ -626,7 +610,7 @@ fn cli_commit_challenge_prove_verify_reexecute() {
         p(&cli.batch),
     ]));
     let other = fixture(&format!("{MODEL}/calibration.json"));
-    fails(
+    assert_cli_error(
         &zkinfer(&[
             "audit",
             "verify",
@@ -708,7 +692,7 @@ fn cli_plan_gives_the_minimal_sample_and_its_cost() {
         out.contains("sample 368 of 1000") && out.contains("predicted proving"),
         "{out}"
     );
-    fails(
+    assert_cli_error(
         &zkinfer(&[
             "audit",
             "plan",
@@ -721,7 +705,7 @@ fn cli_plan_gives_the_minimal_sample_and_its_cost() {
         ]),
         &["cheating fraction"],
     );
-    fails(
+    assert_cli_error(
         &zkinfer(&[
             "audit",
             "plan",
@@ -767,7 +751,7 @@ fn cli_rejections_exit_1_naming_the_sample() {
     );
     audit["samples"][1]["proof"]["transcript"] = serde_json::json!(flipped);
     let bad = cli.file("flipped.json", audit.to_string());
-    fails(
+    assert_cli_error(
         &verify(&bad, &cli.challenge),
         &[&format!("sample {index}"), "invalid"],
     );
@@ -788,7 +772,7 @@ fn cli_rejections_exit_1_naming_the_sample() {
     let mut audit = Cli::json(&cli.audit);
     let removed = audit["samples"].as_array_mut().unwrap().remove(0);
     let bad = cli.file("missing.json", audit.to_string());
-    fails(
+    assert_cli_error(
         &verify(&bad, &cli.challenge),
         &[&format!("sample {}", removed["index"]), "no proof"],
     );
@@ -796,20 +780,20 @@ fn cli_rejections_exit_1_naming_the_sample() {
     let mut challenge = Cli::json(&cli.challenge);
     challenge["seed"] = serde_json::json!("00c0fffe");
     let bad = cli.file("seed.json", challenge.to_string());
-    fails(&verify(&cli.audit, &bad), &["indices"]);
+    assert_cli_error(&verify(&cli.audit, &bad), &["indices"]);
     // Garbage files: a clear error, never a panic.
     let garbage = cli.file(
         "garbage.json",
         "{\"format\": \"zkinfer-audit\", \"version\": 1, \"root\": 3}",
     );
-    fails(&verify(&garbage, &cli.challenge), &["audit is malformed"]);
+    assert_cli_error(&verify(&garbage, &cli.challenge), &["audit is malformed"]);
     let proof_file = cli.file("proof.json", "{\"format\": \"zkinfer-proof\"}");
-    fails(
+    assert_cli_error(
         &verify(&proof_file, &cli.challenge),
         &["format 'zkinfer-proof'"],
     );
     let empty = cli.file("empty.json", "{\"input_data\": []}");
-    fails(
+    assert_cli_error(
         &zkinfer(&[
             "audit",
             "commit",
@@ -821,7 +805,7 @@ fn cli_rejections_exit_1_naming_the_sample() {
         ]),
         &["no samples"],
     );
-    fails(
+    assert_cli_error(
         &zkinfer(&[
             "audit",
             "challenge",
@@ -833,7 +817,7 @@ fn cli_rejections_exit_1_naming_the_sample() {
         ]),
         &["cannot challenge 0 samples"],
     );
-    fails(
+    assert_cli_error(
         &zkinfer(&[
             "audit",
             "challenge",

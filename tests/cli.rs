@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::LazyLock;
 
-use common::{cache_dir, fixture};
+use common::{assert_cli_error, cache_dir, fixture};
 
 fn zkinfer(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_zkinfer"))
@@ -27,27 +27,6 @@ fn stderr(o: &Output) -> String {
 #[track_caller]
 fn assert_ok(o: &Output) {
     assert!(o.status.success(), "failed: {}\n{}", stdout(o), stderr(o));
-}
-
-/// Exit code 1, no panic, and a final `error:` line mentioning every needle.
-#[track_caller]
-fn assert_fails(o: &Output, needles: &[&str]) {
-    let err = stderr(o);
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "stdout: {}\nstderr: {err}",
-        stdout(o)
-    );
-    assert!(
-        !err.contains("panicked") && !err.contains("internal error"),
-        "{err}"
-    );
-    let last = err.lines().last().unwrap_or("");
-    assert!(last.starts_with("error: "), "{err}");
-    for needle in needles {
-        assert!(last.contains(needle), "expected {needle:?} in {last:?}");
-    }
 }
 
 fn path(p: &Path) -> &str {
@@ -180,7 +159,7 @@ fn run_handles_several_samples() {
 #[test]
 fn missing_and_truncated_files() {
     let missing = SETUP.dir.path().join("nope.onnx");
-    assert_fails(
+    assert_cli_error(
         &zkinfer(&[
             "compile",
             path(&missing),
@@ -191,7 +170,7 @@ fn missing_and_truncated_files() {
     );
     let onnx = std::fs::read(fixture(&format!("{MODEL}/model.onnx"))).unwrap();
     let truncated = SETUP.file("truncated.onnx", &onnx[..onnx.len() / 2]);
-    assert_fails(
+    assert_cli_error(
         &zkinfer(&[
             "compile",
             path(&truncated),
@@ -203,13 +182,13 @@ fn missing_and_truncated_files() {
     let zkm = std::fs::read(&SETUP.zkm).unwrap();
     let truncated = SETUP.file("truncated.zkm", &zkm[..zkm.len() / 2]);
     let input = fixture(&format!("{MODEL}/input.json"));
-    assert_fails(
+    assert_cli_error(
         &zkinfer(&["run", path(&truncated), "--input", path(&input)]),
         &["compiled model is malformed"],
     );
     let proof = std::fs::read(&SETUP.proof).unwrap();
     let truncated = SETUP.file("truncated.json", &proof[..proof.len() / 2]);
-    assert_fails(
+    assert_cli_error(
         &zkinfer(&["verify", path(&SETUP.zkm), path(&truncated)]),
         &["proof is malformed"],
     );
@@ -224,7 +203,7 @@ fn unsupported_operators_are_all_listed() {
         "-o",
         path(&out),
     ]);
-    assert_fails(
+    assert_cli_error(
         &o,
         &[
             "InstanceNormalization (node 'inorm')",
@@ -238,7 +217,7 @@ fn unsupported_operators_are_all_listed() {
         "-o",
         path(&out),
     ]);
-    assert_fails(&o, &["LSTM (node 'rnn')"]);
+    assert_cli_error(&o, &["LSTM (node 'rnn')"]);
     assert!(!out.exists());
 }
 
@@ -279,16 +258,16 @@ fn bad_input_files() {
     ];
     for (name, contents, needles) in cases {
         let file = SETUP.file(name, contents);
-        assert_fails(&zkinfer(&["run", zkm, "--input", path(&file)]), &needles);
+        assert_cli_error(&zkinfer(&["run", zkm, "--input", path(&file)]), &needles);
         let proof = SETUP.dir.path().join("never.json");
-        assert_fails(
+        assert_cli_error(
             &zkinfer(&["prove", zkm, "--input", path(&file), "-o", path(&proof)]),
             &needles,
         );
         assert!(!proof.exists(), "no proof may be written for {name}");
     }
     let input = fixture(&format!("{MODEL}/input.json"));
-    assert_fails(
+    assert_cli_error(
         &zkinfer(&[
             "prove",
             zkm,
@@ -307,7 +286,7 @@ fn bad_input_files() {
 fn forged_or_foreign_proofs_are_rejected() {
     let zkm = path(&SETUP.zkm);
     // A proof for another model.
-    assert_fails(
+    assert_cli_error(
         &zkinfer(&["verify", path(&SETUP.other_zkm), path(&SETUP.proof)]),
         &["another model"],
     );
@@ -316,7 +295,7 @@ fn forged_or_foreign_proofs_are_rejected() {
     let first = changed["outputs"][0][0].as_i64().unwrap();
     changed["outputs"][0][0] = (first + 1).into();
     let file = SETUP.file("changed.json", changed.to_string());
-    assert_fails(
+    assert_cli_error(
         &zkinfer(&["verify", zkm, path(&file)]),
         &["proof is invalid"],
     );
@@ -326,23 +305,23 @@ fn forged_or_foreign_proofs_are_rejected() {
     transcript[200] ^= 0x80;
     flipped["transcript"] = hex::encode(transcript).into();
     let file = SETUP.file("flipped.json", flipped.to_string());
-    assert_fails(&zkinfer(&["verify", zkm, path(&file)]), &["invalid"]);
+    assert_cli_error(&zkinfer(&["verify", zkm, path(&file)]), &["invalid"]);
 
     let mut version = proof_json();
     version["version"] = 2.into();
     let file = SETUP.file("version.json", version.to_string());
-    assert_fails(
+    assert_cli_error(
         &zkinfer(&["verify", zkm, path(&file)]),
         &["format version 2"],
     );
 
-    assert_fails(
+    assert_cli_error(
         &zkinfer(&["verify", zkm, zkm]),
         &["format 'zkinfer-model', expected 'zkinfer-proof'"],
     );
 
     let o = zkinfer(&["verify", zkm, path(&file), "--json"]);
-    assert_fails(&o, &["format version 2"]);
+    assert_cli_error(&o, &["format version 2"]);
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["verified"], false);
 }
@@ -361,7 +340,7 @@ fn several_proofs_are_verified_as_a_batch_and_bad_ones_named() {
     changed["outputs"][0][2] = (changed["outputs"][0][2].as_i64().unwrap() - 1).into();
     let bad = SETUP.file("batch_bad.json", changed.to_string());
     let o = zkinfer(&["verify", zkm, good, path(&bad), good]);
-    assert_fails(&o, &["1 of 3 proofs are invalid", "batch_bad.json"]);
+    assert_cli_error(&o, &["1 of 3 proofs are invalid", "batch_bad.json"]);
     assert!(
         stdout(&o).contains("batch_bad.json: INVALID"),
         "{}",
@@ -486,11 +465,11 @@ fn sliced_models_prove_whole_or_in_parts_and_verify() {
     assert_ok(&zkinfer(&["verify", path(&zkm), path(&joined)]));
 
     // Refusals, each naming what is wrong.
-    assert_fails(
+    assert_cli_error(
         &zkinfer(&["verify", path(&zkm), path(&parts[0])]),
         &["join the parts"],
     );
-    assert_fails(
+    assert_cli_error(
         &zkinfer(&[
             "join",
             path(&zkm),
@@ -510,26 +489,26 @@ fn sliced_models_prove_whole_or_in_parts_and_verify() {
     let dropped = edited(&|p| {
         p["slices"].as_array_mut().unwrap().remove(1);
     });
-    assert_fails(
+    assert_cli_error(
         &zkinfer(&["verify", path(&zkm), path(&dropped)]),
         &["slice 1 is missing"],
     );
     let swapped = edited(&|p| p["slices"].as_array_mut().unwrap().swap(1, 2));
-    assert_fails(
+    assert_cli_error(
         &zkinfer(&["verify", path(&zkm), path(&swapped)]),
         &["position 1", "slice 2"],
     );
     let link =
         edited(&|p| p["slices"][1]["links_out"][0]["commitments"][0] = "00".repeat(32).into());
-    assert_fails(
+    assert_cli_error(
         &zkinfer(&["verify", path(&zkm), path(&link)]),
         &["slice 1", "link commitments"],
     );
-    assert_fails(
+    assert_cli_error(
         &zkinfer(&["verify", path(&SETUP.zkm), path(&proof)]),
         &["sliced proof"],
     );
-    assert_fails(
+    assert_cli_error(
         &zkinfer(&[
             "prove",
             path(&zkm),
@@ -542,7 +521,7 @@ fn sliced_models_prove_whole_or_in_parts_and_verify() {
         ]),
         &["slice 7 requested", "3 slices"],
     );
-    assert_fails(
+    assert_cli_error(
         &zkinfer(&[
             "prove",
             path(&SETUP.zkm),

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use ff::PrimeField;
 use rayon::prelude::*;
 use zkinfer_circuits::commitment::commit as poseidon_commit;
-use zkinfer_circuits::Visibility;
+use zkinfer_circuits::{Trace, Visibility};
 
 pub use challenge::derive_indices;
 pub use detection::{
@@ -110,6 +110,19 @@ fn visibilities(compiled: &CompiledModel) -> (Visibility, Visibility) {
     (compiled.input_visibility(), compiled.output_visibility())
 }
 
+/// Runs sample `index` of a batch: its quantised input, the forward pass, and its leaf.
+fn run_sample(
+    compiled: &CompiledModel,
+    visibility: (Visibility, Visibility),
+    index: usize,
+    sample: &[f32],
+) -> Result<(Vec<i64>, Trace, Leaf)> {
+    let input = compiled.model.quantize_input(index, sample)?;
+    let trace = compiled.network().forward(&input)?;
+    let leaf = Leaf::of_sample(index, visibility, &input, trace.output());
+    Ok((input, trace, leaf))
+}
+
 /// A committed batch: the receipt to publish and the tree behind it.
 #[derive(Clone, Debug)]
 pub struct Committed {
@@ -134,9 +147,7 @@ pub fn commit(compiled: &CompiledModel, batch: &[Vec<f32>]) -> Result<Committed>
         .par_iter()
         .enumerate()
         .map(|(index, sample)| {
-            let input = compiled.model.quantize_input(index, sample)?;
-            let trace = compiled.network().forward(&input)?;
-            let leaf = Leaf::of_sample(index, visibility, &input, trace.output());
+            let (_, trace, leaf) = run_sample(compiled, visibility, index, sample)?;
             Ok((
                 compiled.model.dequantize_output(trace.output()),
                 leaf.hash(),
@@ -358,9 +369,7 @@ pub fn prove(
         .indices
         .par_iter()
         .map(|&index| {
-            let input = compiled.model.quantize_input(index, &batch[index])?;
-            let trace = compiled.network().forward(&input)?;
-            let leaf = Leaf::of_sample(index, visibility, &input, trace.output());
+            let (input, _, leaf) = run_sample(compiled, visibility, index, &batch[index])?;
             Ok((leaf.hash() == tree.leaves()[index], input))
         })
         .collect::<Result<Vec<_>>>()?;
@@ -542,9 +551,7 @@ pub fn reexecute(
         .indices
         .par_iter()
         .map(|&index| {
-            let input = compiled.model.quantize_input(index, &batch[index])?;
-            let trace = compiled.network().forward(&input)?;
-            let leaf = Leaf::of_sample(index, visibility, &input, trace.output());
+            let (_, trace, leaf) = run_sample(compiled, visibility, index, &batch[index])?;
             if leaf.hash() != tree.leaves()[index] {
                 return Err(AuditError::Falsified { index }.into());
             }

@@ -37,6 +37,28 @@ pub fn run_ok(args: &[&str]) -> String {
     text
 }
 
+/// Asserts that a `zkinfer` command failed as a user should see it: exit code 1, no panic, and a
+/// final `error:` line mentioning every needle.
+#[track_caller]
+pub fn assert_cli_error(o: &std::process::Output, needles: &[&str]) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "stdout: {}\nstderr: {err}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("internal error"),
+        "{err}"
+    );
+    let last = err.lines().last().unwrap_or("");
+    assert!(last.starts_with("error: "), "{err}");
+    for needle in needles {
+        assert!(last.contains(needle), "expected {needle:?} in {last:?}");
+    }
+}
+
 /// Reads a fixture model.
 pub fn model(dir: &str) -> Model {
     Model::from_onnx(&std::fs::read(fixture(&format!("{dir}/model.onnx"))).unwrap()).unwrap()
