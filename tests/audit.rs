@@ -131,36 +131,45 @@ fn a_proof_that_fails_is_named() {
     assert!(e.to_string().contains(&format!("sample {index}")), "{e}");
 }
 
+/// A change made to a genuine audit.
+type Tamper<'a> = Box<dyn Fn(&mut Audit) + 'a>;
+
 #[test]
 fn a_path_that_does_not_lead_to_the_root_is_named() {
     let flow = &*FLOW;
-    let mut audit = flow.audit.clone();
-    let index = audit.samples[1].index;
-    audit.samples[1].path[0][5] ^= 0x40;
-    assert!(matches!(
-        audit_error(verify(&flow.receipt, &flow.challenge, &audit)),
-        AuditError::PathInvalid { index: i, .. } if i == index
-    ));
-    // A path of another sample, and a truncated path.
-    let mut audit = flow.audit.clone();
-    audit.samples[1].path = flow.audit.samples[0].path.clone();
-    assert!(matches!(
-        audit_error(verify(&flow.receipt, &flow.challenge, &audit)),
-        AuditError::PathInvalid { index: i, .. } if i == index
-    ));
-    let mut audit = flow.audit.clone();
-    audit.samples[1].path.pop();
-    assert!(matches!(
-        audit_error(verify(&flow.receipt, &flow.challenge, &audit)),
-        AuditError::PathInvalid { index: i, .. } if i == index
-    ));
-    // A valid proof of another sample, under this sample's index.
-    let mut audit = flow.audit.clone();
-    audit.samples[1].proof = flow.audit.samples[0].proof.clone();
-    assert!(matches!(
-        audit_error(verify(&flow.receipt, &flow.challenge, &audit)),
-        AuditError::PathInvalid { index: i, .. } if i == index
-    ));
+    let index = flow.audit.samples[1].index;
+    let first = &flow.audit.samples[0];
+    let tamperings: [(&str, Tamper); 4] = [
+        (
+            "a flipped path byte",
+            Box::new(|a| a.samples[1].path[0][5] ^= 0x40),
+        ),
+        (
+            "another sample's path",
+            Box::new(|a| a.samples[1].path = first.path.clone()),
+        ),
+        (
+            "a truncated path",
+            Box::new(|a| {
+                a.samples[1].path.pop();
+            }),
+        ),
+        (
+            "a valid proof of another sample under this index",
+            Box::new(|a| a.samples[1].proof = first.proof.clone()),
+        ),
+    ];
+    for (what, tamper) in &tamperings {
+        let mut audit = flow.audit.clone();
+        tamper(&mut audit);
+        assert!(
+            matches!(
+                audit_error(verify(&flow.receipt, &flow.challenge, &audit)),
+                AuditError::PathInvalid { index: i, .. } if i == index
+            ),
+            "{what}"
+        );
+    }
 }
 
 #[test]
